@@ -1,0 +1,7 @@
+"""``python -m graphae``."""
+
+import sys
+
+from graphae.cli import main
+
+sys.exit(main())

@@ -1,0 +1,64 @@
+"""Run directories: unique names, JSON files, library versions."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+#: Written last: a run directory without it did not finish.
+METRICS_FILE = "metrics.json"
+CONFIG_FILE = "config.json"
+SPLIT_FILE = "split.npz"
+CHECKPOINT_FILE = "checkpoint.pt"
+EMBEDDINGS_FILE = "embeddings.npy"
+
+
+def create_run_dir(parent: str | Path, name: str) -> Path:
+    """Create ``parent/name``; if taken, ``name_2``, ``name_3``, ... (never overwrites)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    candidate, suffix = parent / name, 1
+    while True:
+        try:
+            candidate.mkdir()
+            return candidate
+        except FileExistsError:
+            suffix += 1
+            candidate = parent / f"{name}_{suffix}"
+
+
+def is_complete(run_dir: str | Path) -> bool:
+    """Whether the run finished (its ``metrics.json`` exists)."""
+    return (Path(run_dir) / METRICS_FILE).is_file()
+
+
+def write_json(path: str | Path, data: dict[str, Any]) -> None:
+    """Write ``data`` as indented JSON (atomically: temp file, then rename)."""
+    path = Path(path)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def read_json(path: str | Path) -> dict[str, Any]:
+    """Read a JSON file."""
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, graphae and the libraries that shape the numbers."""
+    import numpy
+    import torch
+    import torch_geometric
+
+    import graphae
+
+    return {
+        "graphae": graphae.__version__,
+        "torch": torch.__version__,
+        "torch_geometric": torch_geometric.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }

@@ -1,0 +1,16 @@
+"""Graph data: loaders and link-prediction splits (no model code here)."""
+
+from graphae.data.graph import gcn_adjacency, prepare_features
+from graphae.data.link_split import LinkSplit, check_split, split_edges
+from graphae.data.planetoid import PLANETOID, load_planetoid, resolve_data_root
+
+__all__ = [
+    "PLANETOID",
+    "LinkSplit",
+    "check_split",
+    "gcn_adjacency",
+    "load_planetoid",
+    "prepare_features",
+    "resolve_data_root",
+    "split_edges",
+]

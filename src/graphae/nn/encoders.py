@@ -1,0 +1,67 @@
+"""GCN encoders of Kipf & Welling, "Variational Graph Auto-Encoders" (2016).
+
+https://arxiv.org/abs/1611.07308
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from graphae.nn.layers import GraphConv
+
+
+class GCNEncoder(nn.Module):
+    """Two-layer GCN, the GAE encoder.
+
+    .. math::
+        Z = \\mathrm{GCN}(X, A) = \\hat{A}\\, \\mathrm{ReLU}(\\hat{A} X W_0)\\, W_1
+
+    Args:
+        in_dim (int): feature width F (or N for identity features).
+        hidden_dim (int, optional): first-layer width. (default: ``32``)
+        latent_dim (int, optional): embedding size. (default: ``16``)
+        dropout (float, optional): dropout on each layer's input. (default: ``0.0``)
+    """
+
+    def __init__(
+        self, in_dim: int, hidden_dim: int = 32, latent_dim: int = 16, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.conv1 = GraphConv(in_dim, hidden_dim, dropout)
+        self.conv2 = GraphConv(hidden_dim, latent_dim, dropout)
+
+    def forward(self, x: torch.Tensor | None, adj: torch.Tensor) -> torch.Tensor:
+        """Return the ``N x latent_dim`` embedding Z."""
+        return self.conv2(F.relu(self.conv1(x, adj)), adj)
+
+
+class VariationalGCNEncoder(nn.Module):
+    """GCN with mean and log-std heads sharing the first layer, the VGAE encoder.
+
+    .. math::
+        \\mu = \\mathrm{GCN}_\\mu(X, A), \\quad \\log\\sigma = \\mathrm{GCN}_\\sigma(X, A),
+        \\quad \\mathrm{GCN}_\\bullet = \\hat{A}\\, \\mathrm{ReLU}(\\hat{A} X W_0)\\, W_\\bullet
+
+    Args:
+        in_dim (int): feature width F (or N for identity features).
+        hidden_dim (int, optional): shared first-layer width. (default: ``32``)
+        latent_dim (int, optional): embedding size. (default: ``16``)
+        dropout (float, optional): dropout on each layer's input. (default: ``0.0``)
+    """
+
+    def __init__(
+        self, in_dim: int, hidden_dim: int = 32, latent_dim: int = 16, dropout: float = 0.0
+    ) -> None:
+        super().__init__()
+        self.conv1 = GraphConv(in_dim, hidden_dim, dropout)
+        self.conv_mu = GraphConv(hidden_dim, latent_dim, dropout)
+        self.conv_logstd = GraphConv(hidden_dim, latent_dim, dropout)
+
+    def forward(
+        self, x: torch.Tensor | None, adj: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(mu, logstd)``, each ``N x latent_dim``."""
+        h = F.relu(self.conv1(x, adj))
+        return self.conv_mu(h, adj), self.conv_logstd(h, adj)
