@@ -6,10 +6,10 @@ https://arxiv.org/abs/1611.07308.
 
 __version__ = "0.1.0"
 
-from graphae.artifacts.checkpoint import load_checkpoint  # noqa: E402
-from graphae.config import TrainConfig  # noqa: E402
-from graphae.errors import ConfigError, DataError, GraphaeError  # noqa: E402
-from graphae.pipeline import RunResult, train  # noqa: E402
+from graphae.artifacts.checkpoint import load_checkpoint
+from graphae.config import TrainConfig
+from graphae.errors import ConfigError, DataError, GraphaeError
+from graphae.pipeline import RunResult, train
 
 __all__ = [
     "ConfigError",

@@ -67,9 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-root", default=None, help="folder with Planetoid/<Name>/raw (else $GRAPHAE_DATA)"
     )
     train.add_argument("--runs-dir", default=defaults.runs_dir, help="parent of run directories")
-    train.add_argument(
-        "--name", default=None, help="run name (default: e.g. vgae_cora_16d_200ep)"
-    )
+    train.add_argument("--name", default=None, help="run name (default: e.g. vgae_cora_16d_200ep)")
     train.add_argument("--device", default=defaults.device)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)

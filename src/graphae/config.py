@@ -74,7 +74,9 @@ class TrainConfig:
                 "val-fraction + test-fraction must leave training edges, got "
                 f"{self.val_fraction} + {self.test_fraction}"
             )
-        if self.name is not None and (not self.name or "/" in self.name or self.name in {".", ".."}):
+        if self.name is not None and (
+            not self.name or "/" in self.name or self.name in {".", ".."}
+        ):
             raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
 
     @property

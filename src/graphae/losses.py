@@ -43,7 +43,9 @@ class _AllPairsSoftplus(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: torch.autograd.function.FunctionCtx, z: torch.Tensor, rows: int) -> torch.Tensor:  # type: ignore[override]  # noqa: E501
+    def forward(
+        ctx: torch.autograd.function.FunctionCtx, z: torch.Tensor, rows: int
+    ) -> torch.Tensor:  # type: ignore[override]
         need_grad = ctx.needs_input_grad[0]
         total = torch.zeros((), dtype=torch.float64, device=z.device)
         grad = torch.empty_like(z) if need_grad else None
@@ -57,20 +59,23 @@ class _AllPairsSoftplus(torch.autograd.Function):
         return total.to(z.dtype)
 
     @staticmethod
-    def backward(ctx: torch.autograd.function.FunctionCtx, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]  # noqa: E501
+    def backward(
+        ctx: torch.autograd.function.FunctionCtx, grad_out: torch.Tensor
+    ) -> tuple[torch.Tensor, None]:  # type: ignore[override]
         (grad,) = ctx.saved_tensors
         return 2.0 * grad_out * grad, None
 
 
-def all_pairs_softplus(z: torch.Tensor, block_elements: int = BLOCK_ELEMENTS) -> torch.Tensor:
+def all_pairs_softplus(z: torch.Tensor, block_elements: int | None = None) -> torch.Tensor:
     """``Σ_{i,j} softplus(z_i · z_j)`` over all ``N²`` ordered pairs, in ``O(N d)`` memory.
 
     Args:
         z (Tensor): ``N x d`` embeddings.
         block_elements (int, optional): size of one ``rows x N`` block.
-            (default: ``2**20``)
+            (default: :data:`BLOCK_ELEMENTS`)
+
     """
-    rows = max(1, block_elements // max(1, z.shape[0]))
+    rows = max(1, (block_elements or BLOCK_ELEMENTS) // max(1, z.shape[0]))
     return _AllPairsSoftplus.apply(z, rows)
 
 
@@ -85,6 +90,7 @@ def dense_reconstruction_loss(
             training edges in both directions plus the ``N`` self-loops.
         pos_weight (float): ``(N² − E) / E``.
         norm (float): ``N² / (2 (N² − E))``.
+
     """
     n = z.shape[0]
     x_pos = (z[positives[0]] * z[positives[1]]).sum(dim=-1)

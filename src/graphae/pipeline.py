@@ -1,5 +1,6 @@
-"""The one place that wires the parts: config -> data/split -> model -> training
--> evaluation -> tracking/artifacts.
+"""The one place that wires the parts together.
+
+config -> data/split -> model -> training -> evaluation -> tracking/artifacts.
 
 >>> from graphae import TrainConfig, train
 >>> result = train(TrainConfig(model="gae", dataset="Cora", epochs=200))  # doctest: +SKIP
@@ -57,6 +58,7 @@ class RunResult:
         embeddings: ``N x d`` node embeddings from those weights (``μ`` for VGAE).
         split: the link split used.
         run_dir: the run directory (``None`` when not saved).
+
     """
 
     config: TrainConfig
@@ -89,6 +91,7 @@ def train(
         trackers (sequence, optional): extra trackers (TensorBoard and
             ``history.jsonl`` are added when ``save``).
         save (bool, optional): write a run directory. (default: ``True``)
+        **overrides: :class:`TrainConfig` fields replacing those of ``config``.
 
     Returns:
         RunResult: metrics, model, embeddings, split and run directory.
@@ -96,6 +99,7 @@ def train(
     Raises:
         ConfigError: invalid settings (before anything is written).
         DataError: data set unknown or unavailable (before anything is written).
+
     """
     config = TrainConfig.from_dict({**(config or TrainConfig()).to_dict(), **overrides})
     started = time.perf_counter()

@@ -37,6 +37,7 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[GAE, T
 
     Returns:
         tuple: ``(model in eval mode, config)``.
+
     """
     path = Path(path)
     if path.is_dir():

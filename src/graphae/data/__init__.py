@@ -3,6 +3,7 @@
 from graphae.data.graph import gcn_adjacency, prepare_features
 from graphae.data.link_split import LinkSplit, check_split, split_edges
 from graphae.data.planetoid import PLANETOID, load_planetoid, resolve_data_root
+from graphae.data.synthetic import planted_partition
 
 __all__ = [
     "PLANETOID",
@@ -10,6 +11,7 @@ __all__ = [
     "check_split",
     "gcn_adjacency",
     "load_planetoid",
+    "planted_partition",
     "prepare_features",
     "resolve_data_root",
     "split_edges",

@@ -39,6 +39,7 @@ def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
 
     Returns:
         Tensor: ``N x N`` sparse CSR float tensor.
+
     """
     index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
     return to_csr(index, weight, (num_nodes, num_nodes))
@@ -57,6 +58,7 @@ def prepare_features(x: torch.Tensor | None, use_features: bool = True) -> torch
     Returns:
         Tensor or None: sparse CSR when density <= 10%, dense otherwise, or
         ``None`` for identity features.
+
     """
     if not use_features or x is None:
         return None

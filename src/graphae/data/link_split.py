@@ -108,6 +108,7 @@ def split_edges(
 
     Returns:
         LinkSplit: checked by :func:`check_split` before it is returned.
+
     """
     edges = undirected_edges(edge_index, num_nodes)
     num_edges = edges.shape[1]
@@ -149,6 +150,7 @@ def sample_non_edges(
 
     Returns:
         Tensor: ``[2, count]`` pairs with ``row < col``, in random order.
+
     """
     available = num_nodes * (num_nodes - 1) // 2 - len(np.unique(edge_keys))
     if count > available:
@@ -177,6 +179,7 @@ def check_split(split: LinkSplit, graph_edges: torch.Tensor | None = None) -> No
         graph_edges (Tensor, optional): all edges of the graph; when given,
             negatives must avoid them and the positives must cover them exactly.
             (default: ``None``: the union of the positives)
+
     """
     n = split.num_nodes
     keys = {s: pair_keys(getattr(split, s), n) for s in _SETS}

@@ -70,6 +70,7 @@ def load_planetoid(name: str, data_root: str | os.PathLike[str] | None = None) -
     Raises:
         DataError: unknown name, files missing and no download possible, or
             files that cannot be read.
+
     """
     from torch_geometric.datasets import Planetoid
 

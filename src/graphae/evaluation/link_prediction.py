@@ -25,6 +25,7 @@ def link_metrics(
 
     Returns:
         dict: ``{"auc": ..., "ap": ...}`` in [0, 1].
+
     """
     s_pos, s_neg = model.decode(z, pos), model.decode(z, neg)
     return {"auc": roc_auc(s_pos, s_neg), "ap": average_precision(s_pos, s_neg)}

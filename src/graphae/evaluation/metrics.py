@@ -16,9 +16,7 @@ def _groups(pos: torch.Tensor, neg: torch.Tensor) -> tuple[torch.Tensor, torch.T
     scores = torch.cat([pos.flatten(), neg.flatten()]).double()
     labels = torch.cat([torch.ones(pos.numel()), torch.zeros(neg.numel())]).double()
     _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
-    positives = torch.zeros(len(counts), dtype=torch.float64).index_add_(
-        0, inverse.cpu(), labels
-    )
+    positives = torch.zeros(len(counts), dtype=torch.float64).index_add_(0, inverse.cpu(), labels)
     return counts.cpu().double(), positives
 
 
@@ -33,6 +31,7 @@ def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
     Args:
         pos (Tensor): scores (or logits) of the positive pairs.
         neg (Tensor): scores of the negative pairs.
+
     """
     _check(pos, neg)
     counts, positives = _groups(pos, neg)
@@ -48,6 +47,7 @@ def average_precision(pos: torch.Tensor, neg: torch.Tensor) -> float:
     Args:
         pos (Tensor): scores (or logits) of the positive pairs.
         neg (Tensor): scores of the negative pairs.
+
     """
     _check(pos, neg)
     counts, positives = _groups(pos, neg)

@@ -1,5 +1,6 @@
-"""Graph autoencoders (GAE, VGAE) of Kipf & Welling, "Variational Graph
-Auto-Encoders" (NIPS Bayesian Deep Learning workshop, 2016),
+"""Graph autoencoders (GAE, VGAE) of Kipf & Welling (2016).
+
+"Variational Graph Auto-Encoders", NIPS Bayesian Deep Learning workshop,
 https://arxiv.org/abs/1611.07308.
 
 Models are composed of an encoder and a decoder and keep no state between
@@ -24,6 +25,7 @@ class Encoding(NamedTuple):
         z: embedding used for reconstruction (a sample for VGAE in training).
         mu: deterministic embedding (``z`` for GAE, the mean for VGAE).
         logstd: log standard deviation (VGAE only).
+
     """
 
     z: torch.Tensor
@@ -38,6 +40,7 @@ class GAE(nn.Module):
         encoder (Module): maps ``(x, adj)`` to ``Z``.
         decoder (Module, optional): maps ``(z, pairs)`` to logits.
             (default: :class:`InnerProductDecoder`)
+
     """
 
     variational = False

@@ -23,6 +23,7 @@ class GCNEncoder(nn.Module):
         hidden_dim (int, optional): first-layer width. (default: ``32``)
         latent_dim (int, optional): embedding size. (default: ``16``)
         dropout (float, optional): dropout on each layer's input. (default: ``0.0``)
+
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class VariationalGCNEncoder(nn.Module):
         hidden_dim (int, optional): shared first-layer width. (default: ``32``)
         latent_dim (int, optional): embedding size. (default: ``16``)
         dropout (float, optional): dropout on each layer's input. (default: ``0.0``)
+
     """
 
     def __init__(

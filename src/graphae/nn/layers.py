@@ -38,6 +38,7 @@ class GraphConv(nn.Module):
         in_dim (int): input width F (for identity features: the node count N).
         out_dim (int): output width.
         dropout (float, optional): dropout on the input. (default: ``0.0``)
+
     """
 
     def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.0) -> None:
@@ -60,6 +61,7 @@ class GraphConv(nn.Module):
 
         Returns:
             Tensor: ``N x out_dim``.
+
         """
         if x is None:
             support = self.weight
@@ -73,4 +75,5 @@ class GraphConv(nn.Module):
         return adj @ support
 
     def extra_repr(self) -> str:
+        """Sizes and dropout, shown by ``print(model)``."""
         return f"{self.in_dim}, {self.out_dim}, dropout={self.dropout}"

@@ -15,6 +15,7 @@ class JsonlTracker(Tracker):
     Args:
         filename (str, optional): file name inside the run directory.
             (default: ``"history.jsonl"``)
+
     """
 
     def __init__(self, filename: str = "history.jsonl") -> None:

@@ -38,6 +38,7 @@ class DenseObjective:
     Args:
         train_edge_index (Tensor): training edges, both directions, no self-loops.
         num_nodes (int): number of nodes N.
+
     """
 
     name = "dense"
@@ -60,6 +61,7 @@ class SampledObjective:
         train_edge_index (Tensor): training edges, both directions, no self-loops.
         num_nodes (int): number of nodes N.
         generator (Generator, optional): source of randomness for the negatives.
+
     """
 
     name = "sampled"

@@ -28,6 +28,7 @@ class FitResult:
         best_state: copy of the model's ``state_dict`` at ``best_epoch``.
         seconds: wall time of the loop.
         history: per-epoch metrics (``{"epoch": ..., "train/loss": ..., ...}``).
+
     """
 
     best_epoch: int
@@ -75,6 +76,7 @@ def fit(
 
     Returns:
         FitResult: the best-validation weights and the history.
+
     """
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     best_score, best_epoch = -1.0, 0

@@ -1,0 +1,78 @@
+import pytest
+import torch
+
+from graphae.data.graph import gcn_adjacency, prepare_features
+from graphae.nn import GAE, MODELS, VGAE, GraphConv, InnerProductDecoder, build_model
+
+
+@pytest.fixture
+def graph(planted):
+    adj = gcn_adjacency(planted.edge_index, planted.num_nodes)
+    return planted.x, adj
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_registered_model_encodes_and_decodes(name, graph):
+    x, adj = graph
+    model = build_model(name, x.shape[1], hidden_dim=8, latent_dim=4)
+    enc = model.encode(x, adj)
+    assert enc.z.shape == enc.mu.shape == (x.shape[0], 4)
+    assert (enc.logstd is not None) == model.variational
+    logits = model.decode(enc.z, torch.tensor([[0, 1], [2, 3]]))
+    assert logits.shape == (2,)
+    enc.z.sum().backward()
+    assert all(p.grad is not None for p in model.parameters())
+
+
+def test_vgae_samples_in_training_and_is_deterministic_in_eval(graph):
+    x, adj = graph
+    torch.manual_seed(0)
+    model = build_model("vgae", x.shape[1])
+    a, b = model.encode(x, adj), model.encode(x, adj)
+    assert not torch.equal(a.z, b.z)  # reparameterised samples
+    torch.testing.assert_close(a.mu, b.mu)
+    torch.testing.assert_close(model.embed(x, adj), model.embed(x, adj))
+    assert model.training  # embed() restores the mode
+    model.eval()
+    assert torch.equal(model.encode(x, adj).z, model.encode(x, adj).mu)
+
+
+def test_identity_features_equal_explicit_identity(graph):
+    _, adj = graph
+    n = adj.shape[0]
+    layer = GraphConv(n, 8)
+    torch.testing.assert_close(layer(None, adj), layer(torch.eye(n), adj))
+
+
+def test_sparse_and_dense_features_agree(graph):
+    _, adj = graph
+    x = (torch.rand(adj.shape[0], 30) < 0.05).float()
+    layer = GraphConv(30, 8)
+    sparse_x = prepare_features(x)
+    assert sparse_x.layout == torch.sparse_csr
+    torch.testing.assert_close(layer(sparse_x, adj), layer(x, adj))
+
+
+def test_dropout_only_in_training(graph):
+    x, adj = graph
+    layer = GraphConv(x.shape[1], 8, dropout=0.5)
+    layer.eval()
+    torch.testing.assert_close(layer(x, adj), layer(x, adj))
+    layer.train()
+    assert not torch.equal(layer(x, adj), layer(x, adj))
+
+
+def test_models_compose_any_encoder_and_decoder():
+    z = torch.randn(5, 3)
+    model = GAE(encoder=lambda x, adj: z)
+    assert torch.equal(model.encode(None, None).z, z)
+    assert isinstance(model.decoder, InnerProductDecoder)
+    vgae = VGAE(encoder=lambda x, adj: (z, torch.full_like(z, -30.0)))
+    torch.testing.assert_close(vgae.encode(None, None).z, z)  # sigma ~ 0
+
+
+def test_inner_product_decoder():
+    z = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
+    dec = InnerProductDecoder()
+    assert dec(z, torch.tensor([[0, 1, 2], [2, 2, 1]])).tolist() == [1.0, 2.0, 2.0]
+    torch.testing.assert_close(dec.forward_all(z), z @ z.t())

@@ -1,0 +1,131 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from graphae import TrainConfig, load_checkpoint, train
+from graphae.data.graph import gcn_adjacency, prepare_features
+from graphae.data.link_split import LinkSplit
+from graphae.evaluation import link_metrics
+from graphae.tracking import MemoryTracker
+
+RUN_FILES = {
+    "config.json",
+    "metrics.json",
+    "history.jsonl",
+    "split.npz",
+    "checkpoint.pt",
+    "embeddings.npy",
+}
+
+
+def small(tmp_path, **kw):
+    base = dict(dataset="planted", epochs=60, lr=0.01, runs_dir=str(tmp_path / "runs"), quiet=True)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("model", ["gae", "vgae"])
+@pytest.mark.parametrize("objective", ["dense", "sampled"])
+def test_learns_planted_partition(planted, tmp_path, model, objective):
+    tracker = MemoryTracker()
+    result = train(
+        small(tmp_path, model=model, objective=objective),
+        data=planted,
+        trackers=[tracker],
+        save=False,
+    )
+    assert result.objective == objective
+    assert result.metrics["test"]["auc"] > 0.85, result.metrics
+    assert result.metrics["val"]["auc"] > 0.85
+    losses = [v for _, v in tracker.history["train/loss"]]
+    assert np.mean(losses[-5:]) < 0.9 * np.mean(losses[:5])
+    assert result.run_dir is None and tracker.finished is True
+
+
+def test_featureless_variant_learns(planted, tmp_path):
+    result = train(
+        small(tmp_path, model="gae", features=False, epochs=100), data=planted, save=False
+    )
+    assert result.metrics["test"]["auc"] > 0.8
+
+
+def test_same_seed_same_numbers(planted, tmp_path):
+    a = train(small(tmp_path, model="vgae", seed=4, epochs=20), data=planted, save=False).metrics
+    b = train(small(tmp_path, model="vgae", seed=4, epochs=20), data=planted, save=False).metrics
+    c = train(small(tmp_path, model="vgae", seed=5, epochs=20), data=planted, save=False).metrics
+    assert a["test"] == b["test"] and a["val"] == b["val"]
+    assert a["test"] != c["test"]
+
+
+def test_best_validation_weights_are_kept(planted, tmp_path):
+    tracker = MemoryTracker()
+    result = train(small(tmp_path, epochs=40), data=planted, trackers=[tracker], save=False)
+    val = dict(tracker.history["val/auc"])
+    assert result.metrics["best_epoch"] == max(val, key=val.get)
+    assert result.metrics["val"]["auc"] == max(val.values())
+    assert set(result.metrics["test_last"]) == {"auc", "ap"}
+
+
+def test_eval_every(planted, tmp_path):
+    tracker = MemoryTracker()
+    train(small(tmp_path, epochs=10, eval_every=4), data=planted, trackers=[tracker], save=False)
+    assert [s for s, _ in tracker.history["val/auc"]] == [4, 8, 10]
+
+
+def test_run_directory_contents_and_reload(planted, tmp_path):
+    result = train(small(tmp_path, model="vgae", epochs=30), data=planted)
+    run_dir = result.run_dir
+    assert run_dir.name == "vgae_planted_16d_30ep"
+    files = {p.name for p in run_dir.iterdir()}
+    assert files >= RUN_FILES and any(f.startswith("events.out.tfevents") for f in files)
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["objective"] == "dense" and config["config"]["seed"] == 0
+    assert {"graphae", "torch", "torch_geometric"} <= set(config["versions"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["test"] == result.metrics["test"]
+    emb = np.load(run_dir / "embeddings.npy")
+    assert emb.shape == (planted.num_nodes, 16)
+    np.testing.assert_allclose(emb, result.embeddings.numpy())
+
+    # the checkpoint reloads on its own and scores the saved split identically
+    model, cfg = load_checkpoint(run_dir)
+    assert cfg.model == "vgae" and not model.training
+    split = LinkSplit.load(run_dir / "split.npz")
+    adj = gcn_adjacency(split.train_edge_index(), planted.num_nodes)
+    z = model.embed(prepare_features(planted.x), adj)
+    torch.testing.assert_close(z, result.embeddings)
+    assert link_metrics(model, z, *split.pairs("test")) == metrics["test"]
+
+
+def test_existing_run_directory_is_never_overwritten(planted, tmp_path):
+    first = train(small(tmp_path, epochs=2), data=planted).run_dir
+    second = train(small(tmp_path, epochs=2), data=planted).run_dir
+    third = train(small(tmp_path, epochs=2, name="mine"), data=planted).run_dir
+    assert first.name == "vgae_planted_16d_2ep" and second.name == "vgae_planted_16d_2ep_2"
+    assert third.name == "mine"
+    assert (first / "metrics.json").exists() and (second / "metrics.json").exists()
+
+
+def test_failed_run_leaves_no_directory(planted, tmp_path, monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("graphae.pipeline.fit", boom)
+    with pytest.raises(RuntimeError):
+        train(small(tmp_path, epochs=2), data=planted)
+    assert list((tmp_path / "runs").iterdir()) == []
+
+
+def test_overrides_are_validated():
+    with pytest.raises(ValueError, match="latent-dim"):
+        train(latent_dim=0, save=False)
+
+
+def test_short_cora_run(data_root, tmp_path):
+    result = train(
+        TrainConfig(model="gae", dataset="Cora", epochs=50, data_root=str(data_root), quiet=True),
+        save=False,
+    )
+    assert result.objective == "dense"
+    assert result.metrics["test"]["auc"] > 0.85 and result.metrics["test"]["ap"] > 0.85
