@@ -17,6 +17,7 @@ from graphae.cli import main
         ["--epochs", "abc"],
         ["--model", "nope"],
         ["--dataset", "Foo"],
+        ["--device", "tpu9"],
     ],
 )
 def test_bad_input_is_one_line_exit_2_no_run_dir(args, tmp_path, capsys, monkeypatch):

@@ -36,6 +36,7 @@ from graphae.config import TrainConfig
 from graphae.data.graph import gcn_adjacency, prepare_features
 from graphae.data.link_split import LinkSplit, split_edges
 from graphae.data.planetoid import load_planetoid
+from graphae.errors import ConfigError
 from graphae.evaluation.link_prediction import link_metrics
 from graphae.nn.autoencoders import GAE
 from graphae.nn.factory import build_model
@@ -102,6 +103,7 @@ def train(
 
     """
     config = TrainConfig.from_dict({**(config or TrainConfig()).to_dict(), **overrides})
+    check_device(config.device)
     started = time.perf_counter()
     if data is None:
         data = load_planetoid(config.dataset, config.data_root)
@@ -125,6 +127,17 @@ def train(
     for tracker in all_trackers:
         tracker.end_run(success=True)
     return result
+
+
+def check_device(device: str) -> None:
+    """Raise :class:`ConfigError` for an unknown or unavailable torch device."""
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        message = f"device {device!r} is not a torch device (e.g. cpu, cuda, cuda:1)"
+        raise ConfigError(message) from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device {device!r} requested but CUDA is not available; use cpu")
 
 
 def _run(
