@@ -129,3 +129,16 @@ def test_short_cora_run(data_root, tmp_path):
     )
     assert result.objective == "dense"
     assert result.metrics["test"]["auc"] > 0.85 and result.metrics["test"]["ap"] > 0.85
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["gae", "vgae"])
+def test_paper_defaults_reach_the_quality_bar_on_cora(data_root, model):
+    aucs = [
+        train(
+            TrainConfig(model=model, dataset="Cora", seed=seed, data_root=str(data_root), quiet=True),
+            save=False,
+        ).metrics["test"]["auc"]
+        for seed in range(3)
+    ]
+    assert np.mean(aucs) >= 0.90, aucs
