@@ -136,7 +136,9 @@ def test_short_cora_run(data_root, tmp_path):
 def test_paper_defaults_reach_the_quality_bar_on_cora(data_root, model):
     aucs = [
         train(
-            TrainConfig(model=model, dataset="Cora", seed=seed, data_root=str(data_root), quiet=True),
+            TrainConfig(
+                model=model, dataset="Cora", seed=seed, data_root=str(data_root), quiet=True
+            ),
             save=False,
         ).metrics["test"]["auc"]
         for seed in range(3)
