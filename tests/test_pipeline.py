@@ -95,7 +95,7 @@ def test_run_directory_contents_and_reload(planted, tmp_path):
     adj = gcn_adjacency(split.train_edge_index(), planted.num_nodes)
     z = model.embed(prepare_features(planted.x), adj)
     torch.testing.assert_close(z, result.embeddings)
-    assert link_metrics(model, z, *split.pairs("test")) == metrics["test"]
+    assert link_metrics(model.decode, z, *split.pairs("test")) == metrics["test"]
 
 
 def test_existing_run_directory_is_never_overwritten(planted, tmp_path):

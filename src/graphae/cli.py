@@ -71,6 +71,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default=defaults.device)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(handler=_train)
+
+    repro = commands.add_parser(
+        "reproduce",
+        help="reproduce a published table (e.g. kipf2016), ours beside the paper's",
+        description="Run every cell of a paper's table and write Markdown, CSV and JSON "
+        "with our mean ± std next to the reported numbers. Finished runs are skipped.",
+    )
+    repro.add_argument("name", nargs="?", help="bundled spec (see --list) or a YAML file")
+    repro.add_argument("--list", action="store_true", help="list bundled reproductions")
+    repro.add_argument("--datasets", nargs="+", help="subset of the spec's datasets")
+    repro.add_argument("--methods", nargs="+", help="subset of the spec's methods, e.g. GAE VGAE")
+    repro.add_argument("--runs", type=int, help="seeds 0..RUNS-1 (default: the spec's)")
+    repro.add_argument("--epochs", type=int, help="override the autoencoders' epochs")
+    repro.add_argument("--out", help="output folder (default: runs/reproduce/<name>)")
+    repro.add_argument("--data-root", default=None, help="folder with Planetoid/<Name>/raw")
+    repro.set_defaults(handler=_reproduce)
     return parser
 
 
@@ -102,6 +118,34 @@ def _train(args: argparse.Namespace) -> None:
     )
     print(f"  run directory: {result.run_dir}")
     print(f"  view: tensorboard --logdir {config.runs_dir}")
+
+
+def _reproduce(args: argparse.Namespace) -> None:
+    from graphae.errors import ConfigError
+    from graphae.reproduction import available_specs, load_spec, reproduce
+
+    if args.list:
+        for name in sorted(available_specs()):
+            spec = load_spec(name)
+            print(f"{name}: {spec.title}")
+            print(f"    datasets: {', '.join(spec.datasets)}; methods: {', '.join(spec.labels)}")
+        return
+    if not args.name:
+        raise ConfigError("name a reproduction (graphae reproduce --list shows them)")
+    if args.epochs is not None and args.epochs < 1:
+        raise ConfigError(f"epochs must be a positive integer, got {args.epochs}")
+    result = reproduce(
+        args.name,
+        args.out,
+        datasets=args.datasets,
+        methods=args.methods,
+        runs=args.runs,
+        data_root=args.data_root,
+        epochs=args.epochs,
+    )
+    print(result.markdown)
+    print("written: " + ", ".join(str(p) for p in result.files.values()))
+    print(f"view: tensorboard --logdir {result.files['md'].parent}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from graphae.data.planetoid import load_planetoid
 from graphae.errors import ConfigError
 from graphae.evaluation.link_prediction import link_metrics
 from graphae.nn.autoencoders import GAE
+from graphae.nn.decoders import InnerProductDecoder
 from graphae.nn.factory import build_model
 from graphae.tracking.base import Tracker
 from graphae.tracking.jsonl import JsonlTracker
@@ -114,10 +116,24 @@ def train(
         )
     objective_name = resolve_objective(config.objective, num_nodes, config.dense_max_nodes)
 
-    run_dir = create_run_dir(config.runs_dir, config.run_name) if save else None
+    with run_directory(config.runs_dir, config.run_name, save, trackers) as (run_dir, tracks):
+        return _run(config, data, split, objective_name, run_dir, tracks, started)
+
+
+@contextmanager
+def run_directory(
+    parent: str | Path, name: str, save: bool, trackers: Sequence[Tracker]
+) -> Iterator[tuple[Path | None, list[Tracker]]]:
+    """Create a unique run folder with TensorBoard and JSONL trackers; clean up on failure.
+
+    Yields ``(run_dir or None, trackers)``. If the body raises (or is
+    interrupted), every tracker is ended unsuccessfully and the folder removed,
+    so no incomplete run looks finished.
+    """
+    run_dir = create_run_dir(parent, name) if save else None
     all_trackers = [*trackers, *([TensorBoardTracker(), JsonlTracker()] if save else [])]
     try:
-        result = _run(config, data, split, objective_name, run_dir, all_trackers, started)
+        yield run_dir, all_trackers
     except BaseException:
         for tracker in all_trackers:
             tracker.end_run(success=False)
@@ -126,7 +142,6 @@ def train(
         raise
     for tracker in all_trackers:
         tracker.end_run(success=True)
-    return result
 
 
 def check_device(device: str) -> None:
@@ -176,14 +191,9 @@ def _run(
         "split_counts": split.counts(),
         "versions": versions(),
     }
-    if run_dir is not None:
-        write_json(run_dir / CONFIG_FILE, run_info)
-        split.save(run_dir / SPLIT_FILE)
     params = {**config.to_dict(), "objective": objective_name}
     params.pop("extra", None)
-    for tracker in trackers:
-        tracker.start_run(run_dir)
-        tracker.log_params(params)
+    _start(run_dir, trackers, run_info, params, split)
 
     val_pairs = tuple(p.to(device) for p in split.pairs("val"))
     test_pairs = tuple(p.to(device) for p in split.pairs("test"))
@@ -200,22 +210,13 @@ def _run(
         trackers=trackers,
         progress=show_progress(config.quiet),
     )
-    test_last = link_metrics(model, model.embed(x, adj), *test_pairs)
+    test_last = link_metrics(model.decode, model.embed(x, adj), *test_pairs)
     model.load_state_dict(fitted.best_state)
     model.eval()
     embeddings = model.embed(x, adj)
-    test = link_metrics(model, embeddings, *test_pairs)
+    test = link_metrics(model.decode, embeddings, *test_pairs)
 
-    final = {
-        "test/auc": test["auc"],
-        "test/ap": test["ap"],
-        "test/last_auc": test_last["auc"],
-        "test/last_ap": test_last["ap"],
-        "val/best_auc": fitted.best_val["auc"],
-        "val/best_ap": fitted.best_val["ap"],
-    }
-    for tracker in trackers:
-        tracker.log_metrics(final, step=config.epochs)
+    _log_final(trackers, test, fitted.best_val, config.epochs, test_last)
     metrics = {
         "model": config.model,
         "dataset": config.dataset,
@@ -245,3 +246,114 @@ def _run(
         split=split,
         run_dir=run_dir,
     )
+
+
+def _start(
+    run_dir: Path | None,
+    trackers: Sequence[Tracker],
+    run_info: dict[str, Any],
+    params: dict[str, Any],
+    split: LinkSplit,
+) -> None:
+    """Write ``config.json`` and the split, and start the trackers."""
+    if run_dir is not None:
+        write_json(run_dir / CONFIG_FILE, run_info)
+        split.save(run_dir / SPLIT_FILE)
+    for tracker in trackers:
+        tracker.start_run(run_dir)
+        tracker.log_params(params)
+
+
+def _log_final(
+    trackers: Sequence[Tracker],
+    test: dict[str, float],
+    val: dict[str, float],
+    step: int,
+    test_last: dict[str, float] | None = None,
+) -> None:
+    final = {"test/auc": test["auc"], "test/ap": test["ap"]}
+    if test_last is not None:
+        final.update({"test/last_auc": test_last["auc"], "test/last_ap": test_last["ap"]})
+    final.update({"val/best_auc": val["auc"], "val/best_ap": val["ap"]})
+    for tracker in trackers:
+        tracker.log_metrics(final, step=step)
+
+
+@dataclass
+class EmbeddingResult:
+    """Outcome of :func:`evaluate_embedding` (a non-trainable baseline)."""
+
+    method: str
+    metrics: dict[str, Any]
+    embeddings: torch.Tensor
+    run_dir: Path | None
+
+
+def evaluate_embedding(
+    method: str,
+    embed: Callable[[torch.Tensor, int], torch.Tensor],
+    data: Data,
+    split: LinkSplit,
+    *,
+    settings: dict[str, Any] | None = None,
+    dataset: str = "",
+    runs_dir: str | Path = "runs",
+    name: str | None = None,
+    save: bool = True,
+    trackers: Sequence[Tracker] = (),
+) -> EmbeddingResult:
+    """Embed the training graph with any method and score it like the autoencoders.
+
+    The embedding sees only ``split.train_edge_index()``; pairs are scored by
+    ``σ(z_i · z_j)`` (:class:`~graphae.nn.InnerProductDecoder`) on the
+    validation and test splits. Writes a run directory like :func:`train`
+    (config, split, embeddings, metrics, TensorBoard events), without a checkpoint.
+
+    Args:
+        method (str): name of the method, e.g. ``"sc"``.
+        embed (callable): ``(train_edge_index, num_nodes) -> N x d`` embeddings.
+        data (Data): the graph (for its node count).
+        split (LinkSplit): the edge split.
+        settings (dict, optional): the method's settings, recorded with the run.
+        dataset (str, optional): data set name, recorded with the run.
+        runs_dir (str or Path, optional): parent of the run folder. (default: ``"runs"``)
+        name (str, optional): run folder name. (default: ``<method>_<dataset>_seed<k>``)
+        save (bool, optional): write a run directory. (default: ``True``)
+        trackers (sequence, optional): extra trackers.
+
+    """
+    settings = dict(settings or {})
+    seed = split.seed if split.seed is not None else 0
+    name = name or f"{method}_{dataset.lower() or 'graph'}_seed{seed}"
+    started = time.perf_counter()
+    with run_directory(runs_dir, name, save, trackers) as (run_dir, tracks):
+        num_nodes = int(data.num_nodes)
+        run_info = {
+            "method": method,
+            "dataset": dataset,
+            "settings": settings,
+            "seed": seed,
+            "num_nodes": num_nodes,
+            "split_counts": split.counts(),
+            "versions": versions(),
+        }
+        _start(run_dir, tracks, run_info, {"method": method, "dataset": dataset, **settings}, split)
+        z = embed(split.train_edge_index(), num_nodes).float()
+        embed_seconds = time.perf_counter() - started
+        decode = InnerProductDecoder()
+        val = link_metrics(decode, z, *split.pairs("val"))
+        test = link_metrics(decode, z, *split.pairs("test"))
+        _log_final(tracks, test, val, step=0)
+        metrics = {
+            "model": method,
+            "dataset": dataset,
+            "seed": seed,
+            "val": val,
+            "test": test,
+            "train_seconds": round(embed_seconds, 3),
+            "total_seconds": round(time.perf_counter() - started, 3),
+        }
+        if run_dir is not None:
+            np.save(run_dir / EMBEDDINGS_FILE, z.cpu().numpy())
+            write_json(run_dir / METRICS_FILE, metrics)
+        return EmbeddingResult(method=method, metrics=metrics, embeddings=z, run_dir=run_dir)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 
 from graphae.evaluation.metrics import average_precision, roc_auc
-from graphae.nn.autoencoders import GAE
+
+Decode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @torch.no_grad()
 def link_metrics(
-    model: GAE, z: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+    decode: Decode, z: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
 ) -> dict[str, float]:
     """AUC and AP of the decoder's scores on positive vs negative pairs.
 
@@ -18,7 +21,8 @@ def link_metrics(
     ``σ(z_i · z_j)`` does, without float saturation turning large logits into ties.
 
     Args:
-        model (GAE): supplies the decoder.
+        decode (callable): ``(z, pairs) -> logits``, e.g. ``model.decode`` or
+            :class:`~graphae.nn.InnerProductDecoder` (for any embedding).
         z (Tensor): ``N x d`` embeddings (``μ`` for VGAE).
         pos (Tensor): ``[2, k]`` positive pairs.
         neg (Tensor): ``[2, k]`` negative pairs.
@@ -27,5 +31,5 @@ def link_metrics(
         dict: ``{"auc": ..., "ap": ...}`` in [0, 1].
 
     """
-    s_pos, s_neg = model.decode(z, pos), model.decode(z, neg)
+    s_pos, s_neg = decode(z, pos), decode(z, neg)
     return {"auc": roc_auc(s_pos, s_neg), "ap": average_precision(s_pos, s_neg)}

@@ -94,7 +94,7 @@ def fit(
         optimizer.step()
         metrics = {f"train/{k}": float(v.detach()) for k, v in parts.items()}
         if epoch % eval_every == 0 or epoch == epochs:
-            last_val = link_metrics(model, model.embed(x, adj), *val_pairs)
+            last_val = link_metrics(model.decode, model.embed(x, adj), *val_pairs)
             metrics.update({f"val/{k}": v for k, v in last_val.items()})
             if last_val[select_metric] > best_score:
                 best_score, best_epoch, best_val = last_val[select_metric], epoch, last_val

@@ -1,0 +1,129 @@
+import csv
+import json
+import shutil
+
+import pytest
+import yaml
+
+from graphae.cli import main
+from graphae.errors import ConfigError
+from graphae.reproduction import available_specs, load_spec, reproduce, run_reproduction
+from graphae.reproduction.spec import AUTOENCODER
+
+
+def test_every_bundled_spec_loads_and_validates():
+    specs = available_specs()
+    assert "kipf2016" in specs
+    for name in specs:
+        spec = load_spec(name)
+        assert spec.runs >= 1 and spec.methods
+        for dataset in spec.datasets:
+            for method in spec.methods:
+                assert method.label in spec.reported[dataset]
+
+
+def test_kipf2016_is_table_1():
+    spec = load_spec("kipf2016")
+    assert spec.labels == ["SC", "DW", "GAE*", "VGAE*", "GAE", "VGAE"]
+    assert spec.datasets == ["Cora", "CiteSeer", "PubMed"] and spec.runs == 10
+    assert spec.reported["Cora"]["VGAE"]["auc"] == (91.4, 0.01)
+    assert spec.reported["PubMed"]["GAE"]["ap"] == (96.5, 0.0)
+    gae = spec.settings_for(spec.method("GAE*"), "Cora")
+    assert gae["features"] is False and gae["epochs"] == 200 and gae["objective"] == "dense"
+    # deviations are data, with a note that becomes a footnote
+    pubmed = spec.settings_for(spec.method("VGAE"), "PubMed")
+    assert pubmed["objective"] == "sampled"
+    assert spec.overrides_for(spec.method("VGAE"), "PubMed")[0].note
+
+
+def write_spec(tmp_path, **changes):
+    raw = yaml.safe_load(available_specs()["kipf2016"].read_text())
+    raw.update(changes)
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"datasets": ["Cora", "Foo"]}, "unknown dataset"),
+        ({"methods": [{"label": "X", "kind": "magic"}]}, "unknown kind"),
+        ({"methods": [{"label": "GAE", "kind": "autoencoder", "settings": {"latent": 3}}]}, "unknown settings"),
+        ({"methods": [{"label": "GAE", "kind": "autoencoder", "settings": {"lr": -1}}]}, "lr"),
+        ({"methods": [{"label": "NEW", "kind": "autoencoder"}], "overrides": []}, "no reported numbers"),
+        ({"runs": 0}, "runs"),
+    ],
+)
+def test_invalid_specs_are_rejected_without_training(tmp_path, change, message):
+    with pytest.raises(ConfigError, match=message):
+        load_spec(write_spec(tmp_path, **change))
+
+
+def test_unknown_name_lists_available():
+    with pytest.raises(ConfigError, match="available: .*kipf2016"):
+        load_spec("nope2099")
+
+
+def test_tiny_reproduction_end_to_end_and_resume(data_root, tmp_path):
+    lines = []
+    out = tmp_path / "repro"
+    options = dict(datasets=["cora"], runs=1, data_root=str(data_root), epochs=5, log=lines.append)
+    # small baseline settings keep this fast; the spec file itself is untouched
+    spec_path = write_spec(tmp_path)
+    raw = yaml.safe_load(spec_path.read_text())
+    for m in raw["methods"]:
+        if m["kind"] != AUTOENCODER:
+            m["settings"]["dim"] = 16
+        if m["kind"] == "dw":
+            m["settings"].update(walks_per_node=2, walk_length=20)
+    spec_path.write_text(yaml.safe_dump(raw))
+
+    result = reproduce(spec_path, out, **options)
+    assert [r.method for r in result.rows] == ["SC", "DW", "GAE*", "VGAE*", "GAE", "VGAE"]
+    assert all(r.paper_auc > 0 and r.runs == 1 for r in result.rows)
+    assert all(r.auc > 55 for r in result.rows), [(r.method, r.auc) for r in result.rows]
+    assert any("ETA" in line for line in lines) and "[6/6]" in "".join(lines)
+    # the three table files, paper column filled
+    md = (out / "table.md").read_text()
+    assert "| Cora | VGAE | " in md and "91.4" in md
+    rows = list(csv.DictReader(open(out / "table.csv")))
+    assert len(rows) == 6 and float(rows[0]["paper_auc"]) == 84.6
+    payload = json.loads((out / "table.json").read_text())
+    assert payload["name"] == "kipf2016" and len(payload["rows"]) == 6
+    # every run is a normal run directory with TensorBoard events
+    for method in ("sc", "dw", "gae_nofeat", "vgae_nofeat", "gae", "vgae"):
+        run_dir = out / "cora" / f"{method}_seed0"
+        assert (run_dir / "metrics.json").exists()
+        assert any(p.name.startswith("events.out.tfevents") for p in run_dir.iterdir())
+    # same split for every method of a seed
+    splits = {(out / "cora" / f"{m}_seed0" / "split.npz").read_bytes() for m in ("sc", "gae", "vgae")}
+    assert len(splits) == 1
+
+    # interrupted halfway: one run lost its metrics, one folder vanished
+    (out / "cora" / "gae_seed0" / "metrics.json").unlink()
+    shutil.rmtree(out / "cora" / "dw_seed0")
+    lines.clear()
+    again = reproduce(spec_path, out, **options)
+    assert sum("skipped" in line for line in lines) == 4
+    assert [r.auc for r in again.rows] == pytest.approx([r.auc for r in result.rows])
+
+
+def test_changed_settings_are_rerun_not_reused(data_root, tmp_path):
+    out = tmp_path / "repro"
+    spec = load_spec("kipf2016")
+    common = dict(datasets=["Cora"], methods=["GAE"], runs=1, data_root=str(data_root), log=lambda _: None)
+    first = run_reproduction(spec, out, epochs=2, **common)
+    second = run_reproduction(spec, out, epochs=3, **common)
+    assert not second[0].skipped and second[0].metrics["epochs"] == 3 != first[0].metrics["epochs"]
+
+
+def test_cli_list_and_errors(capsys):
+    assert main(["reproduce", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "kipf2016" in out and "VGAE*" in out
+    assert main(["reproduce", "nope2099"]) == 2
+    assert "available" in capsys.readouterr().err
+    assert main(["reproduce", "kipf2016", "--datasets", "Foo"]) == 2
+    assert main(["reproduce", "kipf2016", "--methods", "XYZ"]) == 2
+    assert main(["reproduce", "kipf2016", "--runs", "0"]) == 2
