@@ -36,10 +36,15 @@ BLOCK_ELEMENTS = 1 << 20
 
 
 class _AllPairsSoftplus(torch.autograd.Function):
-    """``Σ_ij softplus(z_i · z_j)`` summed over row blocks of ``Z Zᵀ``.
+    """``Σ_ij softplus(z_i · z_j)`` over row blocks of the upper triangle of ``Z Zᵀ``.
 
-    The gradient ``2 σ(Z Zᵀ) Z`` (the matrix is symmetric) is accumulated in
-    the same pass when needed, so no block outlives its iteration.
+    ``X = Z Zᵀ`` is symmetric, so for the row block ``I`` only the columns from
+    ``I``'s first row onward are formed: the square diagonal part counts once,
+    the part to its right twice. This halves the element-wise work against
+    forming whole rows (`benchmarks/dense_loss.py` prints the time per epoch).
+    The gradient ``2 σ(X) Z`` is accumulated in the same pass when needed, using
+    ``σ(X_IJ)`` for block ``(I, J)`` and its transpose for ``(J, I)``; no
+    block outlives its iteration.
     """
 
     @staticmethod
@@ -48,13 +53,17 @@ class _AllPairsSoftplus(torch.autograd.Function):
     ) -> torch.Tensor:  # type: ignore[override]
         need_grad = ctx.needs_input_grad[0]
         total = torch.zeros((), dtype=torch.float64, device=z.device)
-        grad = torch.empty_like(z) if need_grad else None
-        zt = z.t().contiguous()
+        grad = torch.zeros_like(z) if need_grad else None
         for start in range(0, z.shape[0], rows):
-            block = z[start : start + rows] @ zt
-            total += F.softplus(block).sum().double()
+            stop = min(start + rows, z.shape[0])
+            z_rows, z_right = z[start:stop], z[start:]
+            block = z_rows @ z_right.t()  # columns start..N-1
+            values = F.softplus(block)
+            total += values.sum().double() + values[:, stop - start :].sum().double()
             if grad is not None:
-                torch.mm(block.sigmoid_(), z, out=grad[start : start + rows])
+                sig = block.sigmoid_()
+                grad[start:stop] += sig @ z_right
+                grad[stop:] += sig[:, stop - start :].t() @ z_rows
         ctx.save_for_backward(grad if grad is not None else z.new_empty(0))
         return total.to(z.dtype)
 
