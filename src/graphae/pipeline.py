@@ -191,8 +191,10 @@ def _run(
         "split_counts": split.counts(),
         "versions": versions(),
     }
-    params = {**config.to_dict(), "objective": objective_name}
-    params.pop("extra", None)
+    # hyperparameters for TensorBoard's HParams table; where files live is not one
+    hidden = {"extra", "data_root", "runs_dir", "name", "quiet"}
+    params = {k: v for k, v in config.to_dict().items() if k not in hidden}
+    params["objective"] = objective_name
     _start(run_dir, trackers, run_info, params, split)
 
     val_pairs = tuple(p.to(device) for p in split.pairs("val"))
