@@ -117,6 +117,17 @@ def test_failed_run_leaves_no_directory(planted, tmp_path, monkeypatch):
     assert list((tmp_path / "runs").iterdir()) == []
 
 
+def test_split_of_another_graph_is_rejected(planted, tmp_path):
+    from graphae.data import planted_partition, split_edges
+    from graphae.errors import ConfigError
+
+    other = planted_partition(num_blocks=2, block_size=30)
+    split = split_edges(other.edge_index, other.num_nodes)
+    with pytest.raises(ConfigError, match="60 nodes"):
+        train(small(tmp_path, epochs=1), data=planted, split=split)
+    assert not (tmp_path / "runs").exists()
+
+
 def test_overrides_are_validated():
     with pytest.raises(ValueError, match="latent-dim"):
         train(latent_dim=0, save=False)

@@ -114,6 +114,8 @@ def train(
         split = split_edges(
             data.edge_index, num_nodes, config.val_fraction, config.test_fraction, config.seed
         )
+    elif split.num_nodes != num_nodes:
+        raise ConfigError(f"the split is for {split.num_nodes} nodes but the graph has {num_nodes}")
     objective_name = resolve_objective(config.objective, num_nodes, config.dense_max_nodes)
 
     with run_directory(config.runs_dir, config.run_name, save, trackers) as (run_dir, tracks):
