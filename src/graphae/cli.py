@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from graphae.analysis.compare import METRICS
 from graphae.config import MODELS, OBJECTIVES, SELECT_METRICS, TrainConfig
 from graphae.errors import GraphaeError
 
@@ -87,6 +88,22 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--out", help="output folder (default: runs/reproduce/<name>)")
     repro.add_argument("--data-root", default=None, help="folder with Planetoid/<Name>/raw")
     repro.set_defaults(handler=_reproduce)
+
+    compare = commands.add_parser(
+        "compare",
+        help="table of runs (seeds grouped, best first) and a PNG of their val-AUC curves",
+        description="Compare run directories: a folder of runs, globs, or several paths.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    compare.add_argument("paths", nargs="+", help="run folders, folders of runs, or globs")
+    compare.add_argument("--sort", default="test_auc", choices=METRICS, help="sort by")
+    compare.add_argument("--format", default="md", choices=("md", "csv", "json"))
+    compare.add_argument("--no-group", action="store_true", help="one row per run, not per setting")
+    compare.add_argument(
+        "--plot", default=None, help="PNG path (default: compare.png in the folder compared)"
+    )
+    compare.add_argument("--no-plot", action="store_true", help="do not write the PNG")
+    compare.set_defaults(handler=_compare)
     return parser
 
 
@@ -146,6 +163,26 @@ def _reproduce(args: argparse.Namespace) -> None:
     print(result.markdown)
     print("written: " + ", ".join(str(p) for p in result.files.values()))
     print(f"view: tensorboard --logdir {result.files['md'].parent}")
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from graphae.analysis import format_table, group_runs, plot_curves, read_runs, sort_groups
+
+    runs, skipped = read_runs(args.paths)
+    for path, why in skipped:
+        print(f"graphae: skipped {path}: {why}", file=sys.stderr)
+    if not runs:
+        raise GraphaeError(f"no finished runs under {' '.join(args.paths)}")
+    groups = sort_groups(group_runs(runs, by_seed=not args.no_group), args.sort)
+    print(format_table(groups, args.format), end="")
+    if not args.no_plot:
+        only = Path(args.paths[0])
+        default = only / "compare.png" if len(args.paths) == 1 and only.is_dir() else "compare.png"
+        written = plot_curves(groups, args.plot or default)
+        if written is not None:
+            print(f"wrote {written}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

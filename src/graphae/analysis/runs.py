@@ -1,0 +1,128 @@
+"""Read run directories back: settings, final metrics and per-epoch history.
+
+Works on any folder written by :func:`graphae.train` or
+:func:`graphae.pipeline.evaluate_embedding`. A folder whose files are missing
+or unreadable is reported, never fatal.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphae.artifacts.run_dir import CONFIG_FILE, METRICS_FILE
+
+HISTORY_FILE = "history.jsonl"
+#: Settings that make runs differ (the seed is grouped over, not compared).
+SETTING_KEYS = (
+    "model",
+    "dataset",
+    "features",
+    "latent_dim",
+    "hidden_dim",
+    "epochs",
+    "lr",
+    "objective",
+)
+
+
+@dataclass
+class RunRecord:
+    """One finished run as read from disk."""
+
+    path: Path
+    settings: dict[str, Any]
+    seed: int
+    metrics: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def setting_key(self) -> tuple[tuple[str, Any], ...]:
+        """Hashable settings without the seed, for grouping seeds."""
+        return tuple((k, self.settings.get(k)) for k in SETTING_KEYS)
+
+
+def find_run_dirs(paths: list[str]) -> list[Path]:
+    """Run folders named by ``paths``, sorted, without duplicates.
+
+    Each path is a run folder, a folder of runs (searched recursively), or a
+    glob pattern.
+    """
+    found: set[Path] = set()
+    for pattern in paths:
+        for match in sorted(glob.glob(pattern)) or [pattern]:
+            path = Path(match)
+            if (path / CONFIG_FILE).is_file() or (path / METRICS_FILE).is_file():
+                found.add(path)
+            elif path.is_dir():
+                found.update(p.parent for p in path.rglob(CONFIG_FILE))
+                found.update(p.parent for p in path.rglob(METRICS_FILE))
+    return sorted(found)
+
+
+def read_run(path: Path) -> RunRecord:
+    """Read one run folder.
+
+    Raises:
+        ValueError: the run is unfinished or its files are missing or corrupt
+            (the message says which).
+
+    """
+    try:
+        info = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError("no config.json") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"config.json unreadable ({exc})") from None
+    try:
+        metrics = json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError("unfinished (no metrics.json)") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"metrics.json unreadable ({exc})") from None
+    try:
+        config = info.get("config") or {
+            "model": info["method"],
+            "dataset": info.get("dataset", ""),
+            **info.get("settings", {}),
+        }
+        settings = {k: config.get(k) for k in SETTING_KEYS}
+        settings["objective"] = info.get("objective", settings.get("objective"))
+        flat = {
+            "val_auc": float(metrics["val"]["auc"]),
+            "val_ap": float(metrics["val"]["ap"]),
+            "test_auc": float(metrics["test"]["auc"]),
+            "test_ap": float(metrics["test"]["ap"]),
+            "best_epoch": float(metrics.get("best_epoch", 0)),
+            "seconds": float(metrics.get("total_seconds", 0.0)),
+        }
+        seed = int(config.get("seed", metrics.get("seed", 0)))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"unexpected content ({type(exc).__name__}: {exc})") from None
+    return RunRecord(path, settings, seed, flat, _read_history(path / HISTORY_FILE))
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            break  # a torn last line: keep what precedes it
+    return rows
+
+
+def read_runs(paths: list[str]) -> tuple[list[RunRecord], list[tuple[Path, str]]]:
+    """Read every run under ``paths``; return ``(runs, [(folder, why skipped), ...])``."""
+    runs, skipped = [], []
+    for path in find_run_dirs(paths):
+        try:
+            runs.append(read_run(path))
+        except ValueError as exc:
+            skipped.append((path, str(exc)))
+    return runs, skipped

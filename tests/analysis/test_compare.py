@@ -1,0 +1,85 @@
+import json
+
+import pytest
+
+from graphae import TrainConfig, train
+from graphae.analysis import format_table, group_runs, read_runs, sort_groups
+from graphae.cli import main
+
+
+@pytest.fixture(scope="module")
+def runs_dir(planted, tmp_path_factory):
+    """2 latent sizes x 2 seeds on the planted graph, plus a broken and an unfinished run."""
+    root = tmp_path_factory.mktemp("runs")
+    for latent in (2, 8):
+        for seed in (0, 1):
+            config = TrainConfig(
+                model="gae",
+                dataset="planted",
+                latent_dim=latent,
+                epochs=15,
+                seed=seed,
+                runs_dir=str(root),
+                name=f"gae_{latent}d_seed{seed}",
+                quiet=True,
+            )
+            train(config, data=planted)
+    broken = train(
+        TrainConfig(dataset="planted", epochs=2, runs_dir=str(root), name="broken", quiet=True),
+        data=planted,
+    ).run_dir
+    (broken / "metrics.json").write_text("{ not json")
+    unfinished = root / "unfinished"
+    unfinished.mkdir()
+    (unfinished / "config.json").write_text(json.dumps({"config": {"model": "gae"}}))
+    return root
+
+
+def test_reads_runs_and_reports_broken_ones(runs_dir):
+    runs, skipped = read_runs([str(runs_dir)])
+    assert len(runs) == 4
+    reasons = {p.name: why for p, why in skipped}
+    assert "unreadable" in reasons["broken"] and "unfinished" in reasons["unfinished"]
+    assert all(sum("val/auc" in h for h in r.history) == 15 for r in runs)
+
+
+def test_groups_seeds_and_sorts(runs_dir):
+    runs, _ = read_runs([str(runs_dir / "gae_*")])  # a glob
+    groups = group_runs(runs)
+    assert sorted(g.name for g in groups) == ["gae_2d", "gae_8d"]
+    assert all(len(g.runs) == 2 for g in groups)
+    ordered = sort_groups(groups, "test_auc")
+    assert ordered[0].mean("test_auc") >= ordered[1].mean("test_auc")
+    fastest = sort_groups(groups, "seconds")
+    assert fastest[0].mean("seconds") <= fastest[1].mean("seconds")
+    assert len(group_runs(runs, by_seed=False)) == 4
+    with pytest.raises(ValueError):
+        sort_groups(groups, "nope")
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "json"])
+def test_formats(runs_dir, fmt):
+    runs, _ = read_runs([str(runs_dir)])
+    text = format_table(sort_groups(group_runs(runs)), fmt)
+    if fmt == "json":
+        rows = json.loads(text)
+        assert {r["run"] for r in rows} == {"gae_2d", "gae_8d"} and rows[0]["seeds"] == 2
+        assert 0.5 < rows[0]["test_auc"] <= 1.0
+    elif fmt == "csv":
+        assert text.splitlines()[0].startswith("run,model,dataset") and len(text.splitlines()) == 3
+    else:
+        assert "| gae_2d | gae | planted | yes | 2 | 15 |" in text and " ± " in text
+
+
+def test_cli_compare_writes_png_and_survives_broken_runs(runs_dir, capsys):
+    assert main(["compare", str(runs_dir), "--sort", "test_ap"]) == 0
+    captured = capsys.readouterr()
+    assert "gae_8d" in captured.out and "gae_2d" in captured.out
+    assert "skipped" in captured.err and "broken" in captured.err
+    png = runs_dir / "compare.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cli_compare_with_nothing_to_compare(tmp_path, capsys):
+    assert main(["compare", str(tmp_path)]) == 2
+    assert "no finished runs" in capsys.readouterr().err
