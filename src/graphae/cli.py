@@ -104,6 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--no-plot", action="store_true", help="do not write the PNG")
     compare.set_defaults(handler=_compare)
+
+    sweep = commands.add_parser(
+        "sweep",
+        help="train every combination of list-valued settings (finished ones are skipped)",
+        description="Cartesian product of the given values; each combination is a run "
+        "directory named by what differs, e.g. gae_citeseer_2d_100ep_seed0.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sweep.add_argument("--model", nargs="+", choices=MODELS, default=[defaults.model])
+    sweep.add_argument("--dataset", nargs="+", default=[defaults.dataset])
+    sweep.add_argument("--latent-dim", nargs="+", type=int, default=[defaults.latent_dim])
+    sweep.add_argument("--epochs", nargs="+", type=int, default=[defaults.epochs])
+    sweep.add_argument("--lr", nargs="+", type=float, default=[defaults.lr])
+    sweep.add_argument("--objective", nargs="+", choices=OBJECTIVES, default=[defaults.objective])
+    sweep.add_argument(
+        "--features", nargs="+", choices=("on", "off"), default=["on"], help="off: GAE*/VGAE*"
+    )
+    sweep.add_argument("--seeds", type=int, default=1, help="seeds 0..SEEDS-1")
+    sweep.add_argument("--hidden-dim", type=int, default=defaults.hidden_dim)
+    sweep.add_argument("--data-root", default=None)
+    sweep.add_argument("--runs-dir", default=defaults.runs_dir)
+    sweep.add_argument("--sweep-name", default="sweep", help="summary file <runs-dir>/<name>.json")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bars")
+    sweep.set_defaults(handler=_sweep)
     return parser
 
 
@@ -183,6 +207,39 @@ def _compare(args: argparse.Namespace) -> None:
         written = plot_curves(groups, args.plot or default)
         if written is not None:
             print(f"wrote {written}", file=sys.stderr)
+
+
+def _sweep(args: argparse.Namespace) -> None:
+    from graphae.analysis import format_table, group_runs, read_runs, sort_groups
+    from graphae.errors import ConfigError
+    from graphae.sweep import run_sweep
+
+    if args.seeds < 1:
+        raise ConfigError(f"seeds must be a positive integer, got {args.seeds}")
+    grid = {
+        "model": args.model,
+        "dataset": args.dataset,
+        "features": [f == "on" for f in dict.fromkeys(args.features)],
+        "latent_dim": args.latent_dim,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "objective": args.objective,
+        "seed": list(range(args.seeds)),
+    }
+    base = TrainConfig(
+        hidden_dim=args.hidden_dim,
+        data_root=args.data_root,
+        runs_dir=args.runs_dir,
+        quiet=args.quiet,
+    )
+    for combo in grid["latent_dim"] + grid["epochs"]:
+        if combo <= 0:
+            raise ConfigError(f"latent-dim and epochs must be positive, got {combo}")
+    summary = run_sweep(grid, base, sweep_name=args.sweep_name)
+    runs, _ = read_runs([s["run_dir"] for s in summary])
+    print(format_table(sort_groups(group_runs(runs)), "md"), end="")
+    print(f"summary: {args.runs_dir}/{args.sweep_name}.json")
+    print(f"compare: graphae compare {args.runs_dir}; view: tensorboard --logdir {args.runs_dir}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

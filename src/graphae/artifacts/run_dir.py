@@ -34,6 +34,22 @@ def is_complete(run_dir: str | Path) -> bool:
     return (Path(run_dir) / METRICS_FILE).is_file()
 
 
+def finished_metrics(run_dir: str | Path, settings: dict[str, Any]) -> dict[str, Any] | None:
+    """Metrics of a finished run whose saved settings include ``settings``, else ``None``.
+
+    Used to skip work that is already done (resumable reproductions and sweeps).
+    """
+    run_dir = Path(run_dir)
+    try:
+        metrics = read_json(run_dir / METRICS_FILE)
+        info = read_json(run_dir / CONFIG_FILE)
+    except (OSError, ValueError):
+        return None
+    saved = info.get("config") or info.get("settings") or {}
+    same = all(saved.get(k) == v for k, v in settings.items())
+    return metrics if same and "test" in metrics else None
+
+
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
     """Write ``data`` as indented JSON (atomically: temp file, then rename)."""
     path = Path(path)

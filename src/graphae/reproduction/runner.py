@@ -19,7 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from graphae.artifacts.run_dir import CONFIG_FILE, METRICS_FILE, read_json
+from graphae.artifacts.run_dir import finished_metrics
 from graphae.config import TrainConfig
 from graphae.data.link_split import LinkSplit, split_edges
 from graphae.data.planetoid import canonical_name, load_planetoid
@@ -108,7 +108,7 @@ def run_reproduction(
             settings["epochs"] = epochs
         run_dir = out_dir / dataset.lower() / f"{method.slug}_seed{seed}"
         label = f"[{index}/{len(cells)}] {dataset} {method.label} seed {seed}"
-        previous = _finished_metrics(run_dir, settings)
+        previous = finished_metrics(run_dir, settings)
         if previous is not None:
             results.append(CellRun(dataset, method.label, seed, previous, run_dir, skipped=True))
             log(f"{label}: done before, skipped")
@@ -160,18 +160,6 @@ def _run_cell(
         method.slug, embed, data, split, settings=settings, dataset=dataset, **common
     )
     return result.metrics
-
-
-def _finished_metrics(run_dir: Path, settings: dict[str, Any]) -> dict[str, Any] | None:
-    """Metrics of a finished run with the same settings, else ``None``."""
-    try:
-        metrics = read_json(run_dir / METRICS_FILE)
-        info = read_json(run_dir / CONFIG_FILE)
-    except (OSError, ValueError):
-        return None
-    saved = info.get("config") or info.get("settings") or {}
-    same = all(saved.get(k) == v for k, v in settings.items())
-    return metrics if same and "test" in metrics else None
 
 
 def _eta(

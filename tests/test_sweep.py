@@ -1,0 +1,78 @@
+import json
+
+import pytest
+
+from graphae.cli import main
+from graphae.config import TrainConfig
+from graphae.errors import ConfigError
+from graphae.sweep import expand, run_name, run_sweep
+
+
+def test_expand_is_the_cartesian_product():
+    combos = expand({"model": ["gae", "vgae"], "latent_dim": [2, 20], "epochs": [100]})
+    assert len(combos) == 4
+    assert combos[0] == {"model": "gae", "latent_dim": 2, "epochs": 100}
+    with pytest.raises(ConfigError, match="cannot sweep"):
+        expand({"hidden": [1]})
+    with pytest.raises(ConfigError, match="no values"):
+        expand({"lr": []})
+
+
+def test_names_show_what_varies():
+    config = TrainConfig(
+        model="gae", dataset="CiteSeer", latent_dim=2, epochs=100, lr=0.005, seed=1
+    )
+    assert run_name(config, set()) == "gae_citeseer_2d_100ep"
+    assert run_name(config, {"lr", "seed"}) == "gae_citeseer_2d_100ep_lr0.005_seed1"
+    assert run_name(config, {"objective"}) == "gae_citeseer_2d_100ep_auto"
+
+
+def test_sweep_runs_each_combination_once_and_resumes(data_root, tmp_path):
+    lines = []
+    base = TrainConfig(data_root=str(data_root), runs_dir=str(tmp_path), quiet=True)
+    grid = {
+        "model": ["gae", "vgae"],
+        "dataset": ["Cora"],
+        "latent_dim": [2, 8],
+        "epochs": [3],
+        "seed": [0, 1],
+    }
+    first = run_sweep(grid, base, log=lines.append)
+    assert len(first) == 8 and not any(r["skipped"] for r in first)
+    names = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert names[0] == "gae_cora_2d_3ep_seed0" and len(names) == 8
+    assert any("ETA" in line for line in lines)
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert len(summary["runs"]) == 8 and summary["grid"]["latent_dim"] == [2, 8]
+
+    (tmp_path / "vgae_cora_8d_3ep_seed1" / "metrics.json").unlink()  # interrupted run
+    again = run_sweep(grid, base, log=lines.append)
+    assert sum(r["skipped"] for r in again) == 7
+    assert not any(p.name.endswith("_2") for p in tmp_path.iterdir())
+    assert [r["test"] for r in again] == [r["test"] for r in first]
+
+
+def test_cli_sweep_and_errors(data_root, tmp_path, capsys):
+    args = [
+        "sweep",
+        "--model",
+        "gae",
+        "--latent-dim",
+        "2",
+        "4",
+        "--epochs",
+        "2",
+        "--seeds",
+        "2",
+        "--data-root",
+        str(data_root),
+        "--runs-dir",
+        str(tmp_path),
+        "--quiet",
+    ]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "gae_cora_2d_2ep" in out and "gae_cora_4d_2ep" in out and "sweep.json" in out
+    assert main(["sweep", "--seeds", "0"]) == 2
+    assert main(["sweep", "--latent-dim", "0", "--runs-dir", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()
