@@ -14,6 +14,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -76,10 +77,9 @@ def run_sweep(
     base = base or TrainConfig()
     combos = expand(grid)
     varying = {k for k, v in grid.items() if len(v) > 1}
-    configs = [TrainConfig.from_dict({**base.to_dict(), **c, "name": None}) for c in combos]
-    configs = [
-        TrainConfig.from_dict({**c.to_dict(), "name": run_name(c, varying)}) for c in configs
-    ]
+    # every config is built (and so validated) before anything is trained
+    configs = [replace(base, **c, name=None) for c in combos]
+    configs = [replace(c, name=run_name(c, varying)) for c in configs]
     summary: list[dict[str, Any]] = []
     durations: list[float] = []
     for index, config in enumerate(configs, start=1):

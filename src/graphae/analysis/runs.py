@@ -71,18 +71,8 @@ def read_run(path: Path) -> RunRecord:
             (the message says which).
 
     """
-    try:
-        info = json.loads((path / CONFIG_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError("no config.json") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"config.json unreadable ({exc})") from None
-    try:
-        metrics = json.loads((path / METRICS_FILE).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValueError("unfinished (no metrics.json)") from None
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"metrics.json unreadable ({exc})") from None
+    info = _read_json(path / CONFIG_FILE, missing="no config.json")
+    metrics = _read_json(path / METRICS_FILE, missing="unfinished (no metrics.json)")
     try:
         config = info.get("config") or {
             "model": info["method"],
@@ -103,6 +93,16 @@ def read_run(path: Path) -> RunRecord:
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unexpected content ({type(exc).__name__}: {exc})") from None
     return RunRecord(path, settings, seed, flat, _read_history(path / HISTORY_FILE))
+
+
+def _read_json(path: Path, missing: str) -> dict[str, Any]:
+    """Parse a JSON file; ``ValueError(missing)`` if absent, naming the file if corrupt."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(missing) from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path.name} unreadable ({exc})") from None
 
 
 def _read_history(path: Path) -> list[dict[str, float]]:
