@@ -155,3 +155,42 @@ def test_paper_defaults_reach_the_quality_bar_on_cora(data_root, model):
         for seed in range(3)
     ]
     assert np.mean(aucs) >= 0.90, aucs
+
+
+def test_tensorboard_gets_images_pr_curve_projector_and_hparams(planted, tmp_path):
+    from google.protobuf import text_format
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.plugins.projector import projector_config_pb2
+
+    result = train(model="vgae", epochs=5, runs_dir=str(tmp_path), quiet=True, data=planted)
+    run = result.run_dir
+    for png in ("latent.png", "roc.png", "curves.png"):
+        assert (run / png).read_bytes()[:4] == b"\x89PNG"
+
+    acc = EventAccumulator(str(run), size_guidance={"images": 0, "tensors": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    assert set(tags["images"]) == {"figures/latent", "figures/roc", "figures/curves"}
+    assert {"train/loss", "val/auc", "val/ap", "test/auc", "test/ap"} <= set(tags["scalars"])
+    assert "test/pr_curve" in acc.PluginTagToContent("pr_curves")
+    assert acc.Tensors("test/pr_curve")[0].step == 5
+    hparams = acc.PluginTagToContent("hparams")
+    assert b"latent_dim" in hparams["_hparams_/session_start_info"]
+    assert b"figures" not in hparams["_hparams_/session_start_info"]
+
+    config = projector_config_pb2.ProjectorConfig()
+    text_format.Parse((run / "projector_config.pbtxt").read_text(), config)
+    (emb,) = config.embeddings
+    vectors = np.loadtxt(run / emb.tensor_path, delimiter="\t")
+    np.testing.assert_allclose(vectors, result.embeddings.numpy(), atol=1e-5)
+    meta = [line.split("\t") for line in (run / emb.metadata_path).read_text().splitlines()]
+    assert meta[0] == ["class", "train_degree"] and len(meta) == planted.num_nodes + 1
+    assert [int(row[0]) for row in meta[1:]] == planted.y.tolist()
+    degrees = np.bincount(result.split.train_edge_index()[0], minlength=planted.num_nodes)
+    assert [int(row[1]) for row in meta[1:]] == degrees.tolist()
+
+
+def test_figures_can_be_turned_off(planted, tmp_path):
+    result = train(epochs=2, runs_dir=str(tmp_path), quiet=True, figures=False, data=planted)
+    assert not list(result.run_dir.glob("*.png"))
+    assert (result.run_dir / "projector_config.pbtxt").is_file()  # cheap, always written

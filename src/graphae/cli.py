@@ -71,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--name", default=None, help="run name (default: e.g. vgae_cora_16d_200ep)")
     train.add_argument("--device", default=defaults.device)
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        help="no PNGs (latent space, ROC, curves) in the run directory and TensorBoard",
+    )
     train.set_defaults(handler=_train)
 
     repro = commands.add_parser(
@@ -127,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--runs-dir", default=defaults.runs_dir)
     sweep.add_argument("--sweep-name", default="sweep", help="summary file <runs-dir>/<name>.json")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
+    sweep.add_argument("--no-figures", dest="figures", action="store_false", help="no PNGs")
     sweep.set_defaults(handler=_sweep)
     return parser
 
@@ -231,6 +238,7 @@ def _sweep(args: argparse.Namespace) -> None:
         data_root=args.data_root,
         runs_dir=args.runs_dir,
         quiet=args.quiet,
+        figures=args.figures,
     )
     summary = run_sweep(grid, base, sweep_name=args.sweep_name)
     runs, _ = read_runs([s["run_dir"] for s in summary])

@@ -43,6 +43,7 @@ class TrainConfig:
     name: str | None = None  # run name; None: derived, e.g. vgae_cora_16d_200ep
     device: str = "cpu"  # torch device, e.g. "cuda"
     quiet: bool = False  # no progress bar
+    figures: bool = True  # PNGs in the run directory and TensorBoard images
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept with the run
 
     def __post_init__(self) -> None:

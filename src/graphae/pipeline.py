@@ -38,7 +38,7 @@ from graphae.data.graph import gcn_adjacency, prepare_features
 from graphae.data.link_split import LinkSplit, split_edges
 from graphae.data.planetoid import load_planetoid
 from graphae.errors import ConfigError
-from graphae.evaluation.link_prediction import link_metrics
+from graphae.evaluation.link_prediction import link_metrics, link_scores
 from graphae.nn.autoencoders import GAE
 from graphae.nn.decoders import InnerProductDecoder
 from graphae.nn.factory import build_model
@@ -194,7 +194,7 @@ def _run(
         "versions": versions(),
     }
     # hyperparameters for TensorBoard's HParams table; where files live is not one
-    hidden = {"extra", "data_root", "runs_dir", "name", "quiet"}
+    hidden = {"extra", "data_root", "runs_dir", "name", "quiet", "figures"}
     params = {k: v for k, v in config.to_dict().items() if k not in hidden}
     params["objective"] = objective_name
     _start(run_dir, trackers, run_info, params, split)
@@ -236,6 +236,20 @@ def _run(
         "train_seconds": round(fitted.seconds, 3),
         "total_seconds": round(time.perf_counter() - started, 3),
     }
+    label = config.model.upper() + ("" if config.features else "*")
+    _report_pictures(
+        run_dir,
+        trackers,
+        data,
+        split,
+        embeddings,
+        link_scores(model.decode, embeddings, *test_pairs),
+        title=f"{label} on {config.dataset}, {config.latent_dim}-d, seed {config.seed}",
+        step=config.epochs,
+        figures=config.figures,
+        history=fitted.history,
+        best_epoch=fitted.best_epoch,
+    )
     if run_dir is not None:
         save_checkpoint(run_dir / CHECKPOINT_FILE, model, config, in_dim, objective=objective_name)
         np.save(run_dir / EMBEDDINGS_FILE, embeddings.cpu().numpy())
@@ -281,6 +295,62 @@ def _log_final(
     final.update({"val/best_auc": val["auc"], "val/best_ap": val["ap"]})
     for tracker in trackers:
         tracker.log_metrics(final, step=step)
+
+
+#: PNG files of a run directory (also TensorBoard images ``figures/<name>``).
+LATENT_PNG, ROC_PNG, CURVES_PNG = "latent.png", "roc.png", "curves.png"
+
+
+def _report_pictures(
+    run_dir: Path | None,
+    trackers: Sequence[Tracker],
+    data: Data,
+    split: LinkSplit,
+    z: torch.Tensor,
+    test_scores: tuple[torch.Tensor, torch.Tensor],
+    *,
+    title: str,
+    step: int,
+    figures: bool = True,
+    history: Sequence[dict[str, float]] | None = None,
+    best_epoch: int | None = None,
+) -> None:
+    """Projector embeddings, the test PR curve and (``figures``) the run's pictures.
+
+    The Projector gets the embeddings with each node's class (when the graph
+    has labels) and its degree in the training graph as metadata. The PNGs
+    (latent space, test ROC, training curves when there is a history) go to
+    the run directory and to the trackers as figures.
+    """
+    if run_dir is None and not trackers:
+        return
+    z_np = z.detach().cpu().numpy()
+    labels, logits = (t.detach().cpu().numpy() for t in test_scores)
+    num_nodes = int(data.num_nodes)
+    y = getattr(data, "y", None)
+    classes = y.cpu().numpy() if y is not None and y.numel() == num_nodes else None
+    degree = np.bincount(split.train_pos[0].cpu().numpy(), minlength=num_nodes)
+    degree += np.bincount(split.train_pos[1].cpu().numpy(), minlength=num_nodes)
+    metadata: dict[str, Any] = {"class": classes} if classes is not None else {}
+    metadata["train_degree"] = degree
+    for tracker in trackers:
+        tracker.log_pr_curve("test/pr_curve", labels, 1.0 / (1.0 + np.exp(-logits)), step)
+        tracker.log_embedding("embeddings", z_np, metadata, step)
+    if not figures:
+        return
+    from graphae import figures as fig
+
+    pictures = {
+        LATENT_PNG: fig.latent_figure(z_np, classes, title),
+        ROC_PNG: fig.roc_figure(labels, logits, title),
+    }
+    if history:
+        pictures[CURVES_PNG] = fig.training_curves_figure(history, best_epoch, title)
+    for file_name, picture in pictures.items():
+        if run_dir is not None:
+            fig.save_figure(picture, run_dir / file_name)
+        for tracker in trackers:
+            tracker.log_figure(f"figures/{Path(file_name).stem}", picture, step)
 
 
 @dataclass
@@ -348,6 +418,9 @@ def evaluate_embedding(
         val = link_metrics(decode, z, *split.pairs("val"))
         test = link_metrics(decode, z, *split.pairs("test"))
         _log_final(tracks, test, val, step=0)
+        decoded = link_scores(decode, z, *split.pairs("test"))
+        title = f"{method.upper()} on {dataset or 'graph'}, {z.shape[1]}-d, seed {seed}"
+        _report_pictures(run_dir, tracks, data, split, z, decoded, title=title, step=0)
         metrics = {
             "model": method,
             "dataset": dataset,

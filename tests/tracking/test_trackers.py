@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -21,8 +22,19 @@ def test_every_tracker_honours_the_interface(cls, tmp_path):
     for step in range(3):
         tracker.log_metrics({"train/loss": 1.0 / (step + 1), "val/auc": 0.5 + step / 10}, step=step)
     tracker.log_metrics({"test/auc": 0.9}, step=3)
+    tracker.log_figure("figures/x", _figure(), step=3)
+    tracker.log_embedding("emb", np.ones((4, 3)), {"class": [0, 1, 0, 1]}, step=3)
+    tracker.log_pr_curve("test/pr", np.array([1, 0, 1, 0]), np.array([0.9, 0.2, 0.6, 0.4]), 3)
     tracker.end_run(success=True)
     tracker.end_run(success=True)  # idempotent
+
+
+def _figure():
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(2, 2))
+    fig.add_subplot().plot([0, 1], [1, 0])
+    return fig
 
 
 def test_every_tracker_class_is_tested():
@@ -48,6 +60,37 @@ def test_tensorboard_events_read_back(tmp_path):
     start = hparams["_hparams_/session_start_info"]
     assert b"latent_dim" in start and b"vgae" in start
     assert b"test/auc" in hparams["_hparams_/experiment"]
+
+
+def test_tensorboard_images_pr_curves_and_projector_read_back(tmp_path):
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector import projector_config_pb2
+
+    tracker = TensorBoardTracker()
+    tracker.start_run(tmp_path)
+    tracker.log_figure("figures/roc", _figure(), step=7)
+    labels = np.array([1, 1, 1, 0, 0, 0])
+    tracker.log_pr_curve("test/pr_curve", labels, np.array([0.9, 0.8, 0.3, 0.4, 0.2, 0.1]), 7)
+    z = np.arange(12, dtype=np.float32).reshape(6, 2)
+    tracker.log_embedding("embeddings", z, {"class": [0, 1, 2, 0, 1, 2], "deg": [1] * 6}, step=7)
+    tracker.end_run()
+
+    acc = EventAccumulator(str(tmp_path), size_guidance={"images": 0, "tensors": 0})
+    acc.Reload()
+    image = acc.Images("figures/roc")[0]
+    assert image.step == 7 and image.width > 50 and image.encoded_image_string[:4] == b"\x89PNG"
+    assert "test/pr_curve" in acc.PluginTagToContent("pr_curves")
+    pr = acc.Tensors("test/pr_curve")[0]
+    assert pr.step == 7 and pr.tensor_proto.tensor_shape.dim[0].size == 6  # TP, FP, ... rows
+
+    config = projector_config_pb2.ProjectorConfig()
+    text_format.Parse((tmp_path / "projector_config.pbtxt").read_text(), config)
+    (emb,) = config.embeddings
+    assert emb.tensor_name.startswith("embeddings")
+    tensors = np.loadtxt(tmp_path / emb.tensor_path, delimiter="\t")
+    np.testing.assert_allclose(tensors, z)
+    meta = (tmp_path / emb.metadata_path).read_text().splitlines()
+    assert meta[0].split("\t") == ["class", "deg"] and len(meta) == 7
 
 
 def test_jsonl_history(tmp_path):

@@ -33,3 +33,16 @@ def link_metrics(
     """
     s_pos, s_neg = decode(z, pos), decode(z, neg)
     return {"auc": roc_auc(s_pos, s_neg), "ap": average_precision(s_pos, s_neg)}
+
+
+@torch.no_grad()
+def link_scores(
+    decode: Decode, z: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Labels (1 for ``pos``, 0 for ``neg``) and logits of all pairs, positives first.
+
+    For curves: ROC from the logits, PR curves from ``torch.sigmoid(logits)``.
+    """
+    logits = torch.cat([decode(z, pos), decode(z, neg)])
+    labels = torch.cat([torch.ones(pos.shape[1]), torch.zeros(neg.shape[1])])
+    return labels, logits

@@ -6,8 +6,13 @@ once and metrics as they happen. Trackers never influence training.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    from matplotlib.figure import Figure
 
 
 class Tracker:
@@ -21,6 +26,23 @@ class Tracker:
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Metrics by tag (e.g. ``"val/auc"``) at ``step`` (the epoch)."""
+
+    def log_figure(self, tag: str, figure: Figure, step: int | None = None) -> None:
+        """A matplotlib figure (TensorBoard's Images dashboard)."""
+
+    def log_embedding(
+        self,
+        tag: str,
+        embeddings: np.ndarray,
+        metadata: dict[str, Sequence[Any]] | None = None,
+        step: int | None = None,
+    ) -> None:
+        """Row vectors (e.g. node embeddings) with per-row metadata columns (the Projector)."""
+
+    def log_pr_curve(
+        self, tag: str, labels: np.ndarray, scores: np.ndarray, step: int | None = None
+    ) -> None:
+        """Binary ``labels`` and predicted probabilities ``scores`` (TensorBoard's PR curves)."""
 
     def end_run(self, success: bool = True) -> None:
         """The run has finished (``success=False``: it failed or was interrupted)."""

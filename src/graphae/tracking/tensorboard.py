@@ -1,4 +1,4 @@
-"""TensorBoard tracker: scalars per epoch and the run's hyperparameters.
+"""TensorBoard tracker: scalars, hyperparameters, figures, embeddings, PR curves.
 
 Hyperparameters go to the HParams plugin in the run's own event file (not in
 a timestamped sub-folder, as ``SummaryWriter.add_hparams`` would do), so that
@@ -7,10 +7,16 @@ each run directory is one row in the HParams table and one line in Scalars.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from graphae.tracking.base import Tracker, flatten
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 #: Metric tags shown as columns of the HParams table when they were logged.
 HPARAM_METRICS = ("test/auc", "test/ap", "val/best_auc", "val/best_ap", "test/last_auc")
@@ -48,6 +54,52 @@ class TensorBoardTracker(Tracker):
         for tag, value in metrics.items():
             self.writer.add_scalar(tag, float(value), step)
             self.logged.add(tag)
+
+    def log_figure(self, tag: str, figure: Figure, step: int | None = None) -> None:
+        """Render the figure into the Images dashboard."""
+        if self.writer is not None:
+            self.writer.add_figure(tag, figure, step, close=False)
+
+    def log_embedding(
+        self,
+        tag: str,
+        embeddings: np.ndarray,
+        metadata: dict[str, Sequence[Any]] | None = None,
+        step: int | None = None,
+    ) -> None:
+        """Write the vectors and a ``metadata.tsv`` for the Projector.
+
+        ``SummaryWriter.add_embedding`` writes ``<step>/<tag>/tensors.tsv``,
+        ``metadata.tsv`` and ``projector_config.pbtxt`` in the run directory.
+        Several metadata columns become a header row, so the Projector can
+        colour by each of them.
+        """
+        if self.writer is None:
+            return
+        columns = dict(metadata or {})
+        header = None
+        rows: list[Any] | None = None
+        if len(columns) == 1:
+            rows = [str(v) for v in next(iter(columns.values()))]
+        elif columns:
+            header = list(columns)
+            rows = [[str(v) for v in row] for row in zip(*columns.values(), strict=True)]
+        self.writer.add_embedding(
+            np.asarray(embeddings, dtype=np.float32),
+            metadata=rows,
+            metadata_header=header,
+            tag=tag,
+            global_step=step,
+        )
+
+    def log_pr_curve(
+        self, tag: str, labels: np.ndarray, scores: np.ndarray, step: int | None = None
+    ) -> None:
+        """Write a precision-recall curve (127 thresholds, TensorBoard's default)."""
+        if self.writer is not None:
+            self.writer.add_pr_curve(
+                tag, np.asarray(labels).astype(bool), np.asarray(scores, dtype=np.float64), step
+            )
 
     def end_run(self, success: bool = True) -> None:
         """Write the HParams entry (settings + final metrics) and close."""

@@ -1,0 +1,69 @@
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+from graphae.figures import (
+    latent_figure,
+    project_2d,
+    roc_figure,
+    save_figure,
+    training_curves_figure,
+)
+
+
+def test_two_dimensional_latent_space_is_drawn_as_is():
+    z = np.random.default_rng(0).normal(size=(50, 2))
+    points, axes, description = project_2d(z)
+    np.testing.assert_array_equal(points, z)
+    assert axes == ("z₁", "z₂") and "2-d latent space" in description
+
+
+def test_wider_latent_space_is_projected_with_pca_and_labelled_so():
+    rng = np.random.default_rng(0)
+    # variance concentrated on two directions: PCA must recover them first
+    z = rng.normal(size=(300, 16)) * np.r_[5.0, 3.0, np.full(14, 0.1)]
+    points, axes, description = project_2d(z)
+    assert points.shape == (300, 2)
+    assert description == "PCA projection of the 16-d latent space"
+    assert axes[0].startswith("PC 1") and "variance" in axes[0]
+    np.testing.assert_allclose(np.abs(np.corrcoef(points[:, 0], z[:, 0])[0, 1]), 1, atol=0.01)
+
+
+def test_figures_save_as_png_that_reload(tmp_path):
+    rng = np.random.default_rng(0)
+    labels = np.r_[np.ones(40), np.zeros(40)]
+    scores = labels + rng.normal(scale=0.8, size=80)
+    history = [{"epoch": e, "train/loss": 1 / e, "val/auc": 0.5 + e / 100} for e in range(1, 21)]
+    figures = {
+        "latent": latent_figure(rng.normal(size=(60, 8)), rng.integers(0, 3, 60), "t"),
+        "unlabelled": latent_figure(rng.normal(size=(60, 2))),
+        "roc": roc_figure(labels, scores, "t"),
+        "curves": training_curves_figure(history, best_epoch=12, title="t"),
+    }
+    for name, figure in figures.items():
+        image = imread(save_figure(figure, tmp_path / f"{name}.png"))
+        assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0.01
+
+
+def test_roc_figure_reports_the_auc():
+    labels = np.array([1, 1, 0, 0])
+    figure = roc_figure(labels, np.array([0.9, 0.4, 0.6, 0.1]))
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert legend[0] == "AUC = 75.00"
+
+
+def test_training_curves_mark_the_best_epoch():
+    history = [{"epoch": e, "train/loss": 1 / e, "val/auc": 0.6, "val/ap": 0.7} for e in (1, 2)]
+    figure = training_curves_figure(history, best_epoch=2)
+    loss_ax, val_ax = figure.axes
+    assert [line.get_label() for line in loss_ax.get_lines()] == ["loss"]
+    assert len(val_ax.get_lines()) == 3  # AUC, AP, best-epoch marker
+    assert any("best epoch 2" in t.get_text() for t in val_ax.texts)
+
+
+@pytest.mark.parametrize("n_classes", [3, 15])
+def test_every_class_gets_its_own_colour(n_classes):
+    rng = np.random.default_rng(0)
+    figure = latent_figure(rng.normal(size=(200, 2)), np.arange(200) % n_classes)
+    colours = {tuple(c.get_facecolor()[0]) for c in figure.axes[0].collections}
+    assert len(colours) == n_classes
