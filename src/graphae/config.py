@@ -19,6 +19,10 @@ OBJECTIVES = ("auto", "dense", "sampled")
 SELECT_METRICS = ("auc", "ap")
 
 
+#: Settings that say where things go or what is shown, not what is trained.
+OUTPUT_SETTINGS = frozenset({"data_root", "runs_dir", "name", "quiet", "figures", "extra"})
+
+
 @dataclass
 class TrainConfig:
     """Every setting of a link-prediction run (serialised to ``config.json``)."""
@@ -87,6 +91,10 @@ class TrainConfig:
             return self.name
         model = self.model if self.features else f"{self.model}_nofeat"
         return f"{model}_{self.dataset.lower()}_{self.latent_dim}d_{self.epochs}ep"
+
+    def result_settings(self) -> dict[str, Any]:
+        """The settings that shape the numbers (not where files go or what is drawn)."""
+        return {k: v for k, v in self.to_dict().items() if k not in OUTPUT_SETTINGS}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view of every field."""

@@ -194,8 +194,7 @@ def _run(
         "versions": versions(),
     }
     # hyperparameters for TensorBoard's HParams table; where files live is not one
-    hidden = {"extra", "data_root", "runs_dir", "name", "quiet", "figures"}
-    params = {k: v for k, v in config.to_dict().items() if k not in hidden}
+    params = config.result_settings()
     params["objective"] = objective_name
     _start(run_dir, trackers, run_info, params, split)
 

@@ -24,8 +24,6 @@ from graphae.errors import ConfigError
 
 #: Settings a sweep may vary, in the order they appear in run names.
 SWEEPABLE = ("model", "dataset", "features", "latent_dim", "epochs", "lr", "objective", "seed")
-#: Settings that say where things go, not what is trained.
-_LOCATION = {"runs_dir", "name", "data_root", "quiet", "device", "extra"}
 
 
 def expand(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
@@ -84,7 +82,7 @@ def run_sweep(
     durations: list[float] = []
     for index, config in enumerate(configs, start=1):
         run_dir = Path(config.runs_dir) / config.run_name
-        settings = {k: v for k, v in config.to_dict().items() if k not in _LOCATION}
+        settings = {k: v for k, v in config.result_settings().items() if k != "device"}
         label = f"[{index}/{len(configs)}] {config.run_name}"
         metrics = finished_metrics(run_dir, settings)
         skipped = metrics is not None
