@@ -13,6 +13,7 @@ from typing import NoReturn
 from graphae.analysis.compare import METRICS
 from graphae.config import MODELS, OBJECTIVES, SELECT_METRICS, TrainConfig
 from graphae.errors import GraphaeError
+from graphae.vae.cli import add_vae_parser
 
 EXIT_USAGE = 2
 
@@ -135,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
     sweep.add_argument("--no-figures", dest="figures", action="store_false", help="no PNGs")
     sweep.set_defaults(handler=_sweep)
+
+    add_vae_parser(commands)  # graphae vae [...] and graphae vae sample RUN
     return parser
 
 
