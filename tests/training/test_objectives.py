@@ -1,6 +1,7 @@
 import torch
 
 from graphae.data.link_split import split_edges
+from graphae.losses import sampled_reconstruction_loss
 from graphae.nn.autoencoders import Encoding
 from graphae.training.objectives import DenseObjective, SampledObjective, resolve_objective
 
@@ -10,9 +11,11 @@ def test_sampled_negatives_are_non_edges_without_self_pairs(planted):
     split = split_edges(planted.edge_index, n, seed=0)
     edges = split.train_edge_index()
     objective = SampledObjective(edges, n, torch.Generator().manual_seed(0))
-    neg = objective.sample_negatives(5000)
-    assert neg.shape == (2, 5000)
+    neg = objective.sample_negatives(5000).edge_index()
+    # 2,000 ordered edges + 200 self-pairs among 40,000 pairs: ~5.5% of draws are dropped
+    assert 4500 < neg.shape[1] <= 5000
     assert (neg[0] != neg[1]).all()
+    assert (neg[0].diff() >= 0).all()  # sorted by first node
     train = set((edges[0] * n + edges[1]).tolist())
     assert not train & set((neg[0] * n + neg[1]).tolist())
     assert neg.min() >= 0 and neg.max() < n
@@ -22,7 +25,38 @@ def test_sampled_negatives_are_seeded(planted):
     n, edges = planted.num_nodes, planted.edge_index
     a = SampledObjective(edges, n, torch.Generator().manual_seed(1)).sample_negatives(50)
     b = SampledObjective(edges, n, torch.Generator().manual_seed(1)).sample_negatives(50)
-    assert torch.equal(a, b)
+    assert torch.equal(a.edge_index(), b.edge_index())
+
+
+def test_sampled_negatives_are_uniform_over_non_edges():
+    n = 6
+    edges = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
+    objective = SampledObjective(edges, n, torch.Generator().manual_seed(0))
+    neg = objective.sample_negatives(60_000).edge_index()
+    counts = torch.bincount(neg[0] * n + neg[1], minlength=n * n).float()
+    valid = torch.ones(n, n, dtype=torch.bool)
+    valid.fill_diagonal_(False)
+    valid[edges[0], edges[1]] = False
+    assert (counts.view(n, n)[~valid] == 0).all()
+    expected = neg.shape[1] / int(valid.sum())  # 26 valid ordered pairs
+    assert (counts.view(n, n)[valid] - expected).abs().max() < 5 * expected**0.5
+
+
+def test_sampled_objective_equals_the_direct_loss(planted):
+    n = planted.num_nodes
+    edges = split_edges(planted.edge_index, n, seed=0).train_edge_index()
+    objective = SampledObjective(edges, n, torch.Generator().manual_seed(3))
+    z = torch.randn(n, 8, requires_grad=True)
+    loss = objective(Encoding(z=z, mu=z))["loss"]
+    (grad,) = torch.autograd.grad(loss, z)
+    negatives = SampledObjective(edges, n, torch.Generator().manual_seed(3)).sample_negatives(
+        edges.shape[1]
+    )
+    z2 = z.detach().clone().requires_grad_()
+    direct = sampled_reconstruction_loss(z2, edges, negatives.edge_index())
+    direct.backward()
+    torch.testing.assert_close(loss, direct)
+    torch.testing.assert_close(grad, z2.grad)
 
 
 def test_objectives_report_parts(planted):

@@ -13,16 +13,38 @@ import warnings
 import torch
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
-#: Features at or below this density are stored as sparse CSR.
-SPARSE_FEATURE_DENSITY = 0.10
+#: Features at or below this density are stored as sparse CSR. Measured on one
+#: core (``X @ W``, 32 columns): CSR is 3.4x faster at 10% non-zeros (5.5x for
+#: PubMed's 10.02%), 2.2x at 20%, and 2.7x slower at 30%.
+SPARSE_FEATURE_DENSITY = 0.20
 
 
 def to_csr(index: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
-    """Sparse CSR matrix from COO ``index``/``values`` (duplicates summed)."""
+    """Sparse CSR matrix from COO ``index``/``values`` (duplicates summed).
+
+    Indices are stored as int32 when they fit: torch's CPU kernels (MKL)
+    take int32 and otherwise copy the index arrays on every product
+    (measured: PubMed's ``Â @ H`` 0.65 -> 0.49 ms, ``Xᵀ @ G`` 7.4 -> 5.5 ms).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
         coo = torch.sparse_coo_tensor(index, values, shape).coalesce()
-        return coo.to_sparse_csr()
+        return compact_indices(coo.to_sparse_csr())
+
+
+def compact_indices(a: torch.Tensor) -> torch.Tensor:
+    """The CSR matrix ``a`` with int32 indices when its sizes allow it."""
+    if a.crow_indices().dtype == torch.int32 or max(*a.shape, a._nnz()) >= 2**31:
+        return a
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.sparse_csr_tensor(
+            a.crow_indices().int(),
+            a.col_indices().int(),
+            a.values(),
+            a.shape,
+            check_invariants=False,
+        )
 
 
 def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
@@ -56,7 +78,7 @@ def prepare_features(x: torch.Tensor | None, use_features: bool = True) -> torch
             instead of multiplying an ``N x N`` identity. (default: ``True``)
 
     Returns:
-        Tensor or None: sparse CSR when density <= 10%, dense otherwise, or
+        Tensor or None: sparse CSR when density <= 20%, dense otherwise, or
         ``None`` for identity features.
 
     """

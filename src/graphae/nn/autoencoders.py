@@ -55,6 +55,19 @@ class GAE(nn.Module):
         z = self.encoder(x, adj)
         return Encoding(z=z, mu=z)
 
+    def mode_independent(self) -> bool:
+        """Whether ``μ`` is the same in training and eval mode (no dropout or batch norm).
+
+        Then the ``μ`` of a training pass equals :meth:`embed`, and a trainer
+        may validate with it instead of a second encoder pass.
+        """
+        for module in self.modules():
+            if isinstance(module, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase)):
+                return False
+            if float(getattr(module, "dropout", 0.0) or 0.0) > 0.0:
+                return False
+        return True
+
     @torch.no_grad()
     def embed(self, x: torch.Tensor | None, adj: torch.Tensor) -> torch.Tensor:
         """Deterministic node embeddings (``μ`` for VGAE), without gradients."""

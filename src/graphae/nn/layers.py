@@ -13,6 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from graphae.sparse import sparse_matmul
+
 
 def _is_sparse(x: torch.Tensor) -> bool:
     return x.layout != torch.strided
@@ -69,10 +71,10 @@ class GraphConv(nn.Module):
                 keep = torch.full((self.in_dim, 1), 1 - self.dropout, device=support.device)
                 support = support * torch.bernoulli(keep) / (1 - self.dropout)
         elif _is_sparse(x):
-            support = sparse_dropout(x, self.dropout, self.training) @ self.weight
+            support = sparse_matmul(sparse_dropout(x, self.dropout, self.training), self.weight)
         else:
             support = F.dropout(x, self.dropout, self.training) @ self.weight
-        return adj @ support
+        return sparse_matmul(adj, support) if _is_sparse(adj) else adj @ support
 
     def extra_repr(self) -> str:
         """Sizes and dropout, shown by ``print(model)``."""

