@@ -42,3 +42,14 @@ def fashion_root(tmp_path_factory) -> Path:
         array = read_idx(source / f"{name}.gz")
         write_idx(raw / f"{name}.gz", array[:TRAIN_IMAGES])
     return root
+
+
+@pytest.fixture(scope="session")
+def fashion_full_root(tmp_path_factory) -> Path:
+    """A data root with a full copy of the four Fashion-MNIST files (for slow tests)."""
+    source = shared_fashion()
+    if source is None:
+        pytest.skip("no Fashion-MNIST copy: set GRAPHAE_TEST_DATA or provide ../shared/datasets")
+    root = tmp_path_factory.mktemp("fashion_full")
+    shutil.copytree(source, root / "FashionMNIST" / "raw")
+    return root

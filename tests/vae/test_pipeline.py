@@ -114,3 +114,15 @@ def test_failed_run_leaves_no_folder(tmp_path, digits, monkeypatch):
     with pytest.raises(RuntimeError):
         train_vae(VAEConfig(epochs=1, runs_dir=str(tmp_path)), data=digits)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_failure_in_several_sizes_leaves_no_empty_parent(tmp_path, digits, monkeypatch):
+    import graphae.vae.pipeline as pipeline
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(pipeline, "fit_vae", boom)
+    with pytest.raises(RuntimeError):
+        train_sizes(VAEConfig(epochs=1, runs_dir=str(tmp_path)), [2, 3])
+    assert list(tmp_path.iterdir()) == []

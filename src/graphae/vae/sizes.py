@@ -15,6 +15,7 @@ from typing import Any
 
 from graphae.artifacts.run_dir import create_run_dir, write_json
 from graphae.errors import ConfigError
+from graphae.pipeline import check_device
 from graphae.tracking.base import Tracker
 from graphae.vae.config import VAEConfig
 from graphae.vae.data import load_images
@@ -53,7 +54,9 @@ def train_sizes(
     With a single size this is one ordinary run in ``config.runs_dir``. With
     several, the runs go into a new parent folder named by
     :func:`group_name`, which then also holds the comparison figure and table.
-    ``on_run`` is called with each run as it finishes.
+    ``on_run`` is called with each run as it finishes. If a run fails, the
+    finished ones stay (the failed one is removed, as always); a parent folder
+    left empty is removed too.
 
     Raises:
         ConfigError: no sizes, or an invalid one (before anything is written).
@@ -63,19 +66,23 @@ def train_sizes(
     dims = list(dict.fromkeys(latent_dims))
     if not dims:
         raise ConfigError("give at least one latent size")
-    configs = [replace(config, latent_dim=d) for d in dims]
-    for c in configs:
-        c.validate()
+    configs = [replace(config, latent_dim=d) for d in dims]  # each one validated
+    check_device(config.device)
     data = load_images(config.dataset, config.data_root)
     folder = None
     if len(dims) > 1:
         folder = create_run_dir(config.runs_dir, group_name(config, dims)) if save else None
         configs = [replace(c, runs_dir=str(folder or c.runs_dir), name=None) for c in configs]
-    runs = []
-    for c in configs:
-        runs.append(train_vae(c, data=data, trackers=tuple(trackers), save=save))
-        if on_run is not None:
-            on_run(runs[-1])
+    runs: list[VAERunResult] = []
+    try:
+        for c in configs:
+            runs.append(train_vae(c, data=data, trackers=tuple(trackers), save=save))
+            if on_run is not None:
+                on_run(runs[-1])
+    except BaseException:
+        if folder is not None and not any(folder.iterdir()):
+            folder.rmdir()  # nothing finished: leave no empty parent behind
+        raise
     rows = [summary_row(run) for run in runs]
     markdown = format_table(rows)
     files: dict[str, Path] = {}
