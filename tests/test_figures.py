@@ -6,6 +6,7 @@ from graphae.figures import (
     latent_figure,
     project_2d,
     roc_figure,
+    roc_points,
     save_figure,
     training_curves_figure,
 )
@@ -67,3 +68,27 @@ def test_every_class_gets_its_own_colour(n_classes):
     figure = latent_figure(rng.normal(size=(200, 2)), np.arange(200) % n_classes)
     colours = {tuple(c.get_facecolor()[0]) for c in figure.axes[0].collections}
     assert len(colours) == n_classes
+
+
+def test_pca_matches_scikit_learn():
+    from sklearn.decomposition import PCA
+
+    z = np.random.default_rng(1).normal(size=(200, 6)) * np.arange(1, 7)
+    points, axes, _ = project_2d(z)
+    reference = PCA(n_components=2).fit(z)
+    np.testing.assert_allclose(points, reference.transform(z), atol=1e-8)
+    assert axes[0] == f"PC 1 ({100 * reference.explained_variance_ratio_[0]:.0f}% of variance)"
+
+
+def test_roc_points_match_scikit_learn_with_ties():
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 500)
+    scores = np.round(labels + rng.normal(size=500), 1)  # many ties
+    fpr, tpr = roc_points(labels, scores)
+    ref_fpr, ref_tpr, _ = roc_curve(labels, scores, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, ref_fpr)
+    np.testing.assert_allclose(tpr, ref_tpr)
+    area = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)
+    assert area == pytest.approx(roc_auc_score(labels, scores))

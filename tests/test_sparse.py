@@ -39,13 +39,16 @@ def test_sparse_matmul_transpose_is_cached_per_matrix():
     assert key not in sparse._TRANSPOSES  # released with the matrix
 
 
-@pytest.mark.parametrize("fixed", [True, False])
-def test_pair_logits_match_gather_and_dot(fixed):
+@pytest.mark.parametrize("kind", ["edge_index", "sorted_rows", "matched"])
+def test_pair_logits_match_gather_and_dot(kind):
     n = 40
     g = torch.Generator().manual_seed(0)
     pairs_index = torch.randint(0, n, (2, 300), generator=g)
-    if fixed:
+    if kind == "edge_index":
         pairs = Pairs.from_edge_index(pairs_index, n)
+    elif kind == "matched":  # two sorted lists joined by a random bijection
+        rows, cols = torch.sort(pairs_index, dim=1).values
+        pairs = Pairs.matched(rows, cols, torch.randperm(300, generator=g), n)
     else:  # sorted rows, unsorted columns, duplicates
         order = torch.argsort(pairs_index[0], stable=True)
         pairs = Pairs.from_sorted_rows(pairs_index[0, order], pairs_index[1, order], n)

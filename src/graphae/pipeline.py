@@ -117,9 +117,27 @@ def train(
     elif split.num_nodes != num_nodes:
         raise ConfigError(f"the split is for {split.num_nodes} nodes but the graph has {num_nodes}")
     objective_name = resolve_objective(config.objective, num_nodes, config.dense_max_nodes)
+    clock = _PhaseClock(started)
+    clock.lap("data")
 
     with run_directory(config.runs_dir, config.run_name, save, trackers) as (run_dir, tracks):
-        return _run(config, data, split, objective_name, run_dir, tracks, started)
+        return _run(config, data, split, objective_name, run_dir, tracks, clock)
+
+
+class _PhaseClock:
+    """Seconds spent in each phase of a run (``metrics.json["phase_seconds"]``)."""
+
+    def __init__(self, started: float) -> None:
+        self.started = self.last = started
+        self.phases: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = round(self.phases.get(phase, 0.0) + now - self.last, 4)
+        self.last = now
+
+    def total(self) -> float:
+        return round(time.perf_counter() - self.started, 3)
 
 
 @contextmanager
@@ -164,7 +182,7 @@ def _run(
     objective_name: str,
     run_dir: Path | None,
     trackers: Sequence[Tracker],
-    started: float,
+    clock: _PhaseClock,
 ) -> RunResult:
     device = torch.device(config.device)
     num_nodes = int(data.num_nodes)
@@ -200,6 +218,7 @@ def _run(
 
     val_pairs = tuple(p.to(device) for p in split.pairs("val"))
     test_pairs = tuple(p.to(device) for p in split.pairs("test"))
+    clock.lap("setup")
     fitted = fit(
         model,
         x,
@@ -213,6 +232,7 @@ def _run(
         trackers=trackers,
         progress=show_progress(config.quiet),
     )
+    clock.lap("train")
     test_last = link_metrics(model.decode, model.embed(x, adj), *test_pairs)
     model.load_state_dict(fitted.best_state)
     model.eval()
@@ -220,6 +240,7 @@ def _run(
     test = link_metrics(model.decode, embeddings, *test_pairs)
 
     _log_final(trackers, test, fitted.best_val, config.epochs, test_last)
+    clock.lap("test")
     metrics = {
         "model": config.model,
         "dataset": config.dataset,
@@ -233,7 +254,8 @@ def _run(
         "val_last": fitted.last_val,
         "test_last": test_last,
         "train_seconds": round(fitted.seconds, 3),
-        "total_seconds": round(time.perf_counter() - started, 3),
+        "total_seconds": clock.total(),
+        "phase_seconds": clock.phases,
     }
     label = config.model.upper() + ("" if config.features else "*")
     _report_pictures(
@@ -249,10 +271,12 @@ def _run(
         history=fitted.history,
         best_epoch=fitted.best_epoch,
     )
+    clock.lap("pictures")
     if run_dir is not None:
         save_checkpoint(run_dir / CHECKPOINT_FILE, model, config, in_dim, objective=objective_name)
         np.save(run_dir / EMBEDDINGS_FILE, embeddings.cpu().numpy())
-        metrics["total_seconds"] = round(time.perf_counter() - started, 3)
+        clock.lap("save")
+        metrics["total_seconds"] = clock.total()
         write_json(run_dir / METRICS_FILE, metrics)  # last: marks the run complete
     return RunResult(
         config=config,

@@ -11,7 +11,9 @@ autograd spending most of the step on bookkeeping rather than arithmetic:
   ``z_i · z_j`` with ``torch.sparse.sampled_addmm`` on a row-sorted pattern and
   its gradient with two sparse products, ~0.3 ms;
 * rejecting sampled pairs that are edges with ``searchsorted`` took ~0.6 ms
-  per step; :class:`PairSet` is a bitset lookup, ~0.02 ms.
+  per step; :class:`PairSet` is a bitset lookup, ~0.02 ms;
+* sorting the sampled pairs (for the CSR patterns) took ~1 ms;
+  :meth:`Pairs.matched` builds both orders from counting sorts.
 
 Each is tested against the plain torch expression it replaces (values and
 gradients).
@@ -112,6 +114,20 @@ class Pairs:
         perm = torch.sort(col, stable=True).indices
         transpose = (_crow(col[perm], num_nodes), row[perm].int(), perm)
         return cls(_crow(row, num_nodes), col.int(), row, num_nodes, transpose)
+
+    @classmethod
+    def matched(
+        cls, rows: torch.Tensor, cols: torch.Tensor, match: torch.Tensor, num_nodes: int
+    ) -> Pairs:
+        """Pairs ``(rows[k], cols[match[k]])`` from two sorted node lists and a bijection.
+
+        Both orders come without a sort: by first node it is ``k``'s order, by
+        second node the order of ``cols``. (torch's CPU sort of 18k integers
+        takes ~1 ms, a whole Cora epoch's budget.)
+        """
+        inverse = torch.empty_like(match).scatter_(0, match, torch.arange(len(match)))
+        transpose = (_crow(cols, num_nodes), rows[inverse].int(), inverse)
+        return cls(_crow(rows, num_nodes), cols[match].int(), rows, num_nodes, transpose)
 
     def __len__(self) -> int:
         return int(self.col.numel())

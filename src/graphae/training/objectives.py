@@ -57,7 +57,7 @@ class SampledObjective:
     ``mean softplus(−z_i·z_j)`` over the training edges plus ``mean
     softplus(z_i·z_j)`` over ordered pairs drawn uniformly among non-edges
     (as many draws as directed training edges; the few that hit an edge or a
-    self-pair are dropped). Computed with :func:`graphae.sparse.pair_logits`:
+    self-pair are left out of the mean). Computed with :func:`graphae.sparse.pair_logits`:
     equal in value and gradient to :func:`graphae.losses.sampled_reconstruction_loss`,
     about 4x faster on Cora.
 
@@ -84,27 +84,42 @@ class SampledObjective:
         self.num_draws = int(train_edge_index.shape[1])
         self.edges = PairSet(train_edge_index, num_nodes)
 
-    def sample_negatives(self, count: int) -> Pairs:
-        """Draw ``count`` uniform ordered pairs, sorted by first node; drop edges and self-pairs.
+    def draw_negatives(self, count: int) -> tuple[Pairs, torch.Tensor]:
+        """``count`` uniform ordered node pairs and a mask of the usable ones (non-edges).
 
-        Sorting is a counting sort: the first nodes' histogram is drawn and
-        expanded, which has the same distribution as sorting uniform draws.
+        The pairs are drawn as two sorted node lists (counting sorts of
+        uniform draws) joined by a uniform random bijection: the same
+        distribution as ``count`` independent uniform pairs (given the two
+        multisets, every matching is equally likely), with no sort needed
+        for the CSR patterns. Pairs that are training edges or self-pairs
+        (a fraction ``(E + N) / N²``, 0.16% on Cora) are masked out.
         """
+        n, device = self.num_nodes, self.positives.col.device
+        rows, cols = (self._sorted_nodes(count) for _ in range(2))
+        match = torch.randperm(count, generator=self.generator).to(device)
+        pairs = Pairs.matched(rows.to(device), cols.to(device), match, n)
+        first, second = pairs.row, pairs.col.long()
+        usable = (first != second) & ~self.edges.contains(first, second)
+        return pairs, usable
+
+    def _sorted_nodes(self, count: int) -> torch.Tensor:
         n = self.num_nodes
-        device = self.positives.col.device
-        first = torch.randint(0, n, (count,), generator=self.generator)
-        rows = torch.repeat_interleave(torch.arange(n), torch.bincount(first, minlength=n))
-        cols = torch.randint(0, n, (count,), generator=self.generator)
-        rows, cols = rows.to(device), cols.to(device)
-        keep = (rows != cols) & ~self.edges.contains(rows, cols)
-        return Pairs.from_sorted_rows(rows[keep], cols[keep], n)
+        draws = torch.randint(0, n, (count,), generator=self.generator)
+        return torch.repeat_interleave(torch.arange(n), torch.bincount(draws, minlength=n))
+
+    def sample_negatives(self, count: int) -> torch.Tensor:
+        """``[2, k]`` uniform non-edges (k ≈ ``count``: edges and self-pairs drawn are dropped)."""
+        pairs, usable = self.draw_negatives(count)
+        return pairs.edge_index()[:, usable]
 
     def __call__(self, encoding: Encoding) -> dict[str, torch.Tensor]:
         """Loss parts for one step with freshly drawn negatives."""
-        negatives = self.sample_negatives(self.num_draws)
+        negatives, usable = self.draw_negatives(self.num_draws)
         x_pos = pair_logits(encoding.z, self.positives)
         x_neg = pair_logits(encoding.z, negatives)
-        recon = F.softplus(-x_pos).mean() + F.softplus(x_neg).mean()
+        weight = usable.to(x_neg.dtype)
+        neg_term = (F.softplus(x_neg) * weight).sum() / weight.sum().clamp(min=1.0)
+        recon = F.softplus(-x_pos).mean() + neg_term
         return _with_kl(recon, encoding)
 
 
