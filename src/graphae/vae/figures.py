@@ -142,6 +142,7 @@ def codes_figure(
 def elbo_figure(history: History, title: str = "") -> Figure:
     """Train and test −ELBO per epoch (nats per image), with the KL part on a second axis."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(10, 4))
     elbo_ax, kl_ax = fig.subplots(1, 2)
@@ -155,6 +156,7 @@ def elbo_figure(history: History, title: str = "") -> Figure:
     elbo_ax.set_ylabel("nats per image")
     kl_ax.set_title("KL(q(z|x) ‖ p(z)) part", fontsize=10)
     for ax in (elbo_ax, kl_ax):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -168,6 +170,7 @@ def sizes_figure(histories: Mapping[str, History], title: str = "") -> Figure:
     """Test (solid) and train (dashed) −ELBO per epoch, one colour per run (latent size)."""
     from matplotlib import colormaps
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(8, 5))
     ax = fig.add_subplot()
@@ -182,6 +185,7 @@ def sizes_figure(histories: Mapping[str, History], title: str = "") -> Figure:
     if tops:  # the first epoch is far above the rest: start the axis at the second
         low, _ = ax.get_ylim()
         ax.set_ylim(low, max(tops) + 2)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("−ELBO (nats per image)")
     ax.set_title(title or "train and test −ELBO per epoch", fontsize=10)

@@ -148,7 +148,6 @@ def _run(
         "seed": config.seed,
         "test": {k: last[f"test/{k}"] for k in ("neg_elbo", "recon", "kl")},
         "train": {k: last[f"train/{k}"] for k in ("neg_elbo", "recon", "kl")},
-        "best_test_neg_elbo": min(h["test/neg_elbo"] for h in fitted.history),
         "seconds_per_epoch": round(fitted.train_seconds / config.epochs, 3),
         "seconds_per_epoch_with_test": round(fitted.seconds / config.epochs, 3),
         "train_seconds": round(fitted.train_seconds, 3),

@@ -128,9 +128,10 @@ def write_summary(
     from graphae.vae.figures import sizes_figure
 
     first = runs[0].config
+    schedule = "" if first.lr_schedule == "constant" else f" {first.lr_schedule}"
     title = (
         f"VAE on {first.dataset}: −ELBO per epoch by latent size "
-        f"({first.optimizer} lr {first.lr:g}, batch {first.batch_size})"
+        f"({first.optimizer} lr {first.lr:g}{schedule}, batch {first.batch_size})"
     )
     histories = {f"z = {run.config.latent_dim}": run.history for run in runs}
     files = {
