@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphae.vae.config import VAEConfig
 from graphae.vae.data import DATASETS
 from graphae.vae.train import LR_SCHEDULES, OPTIMIZERS
+
+if TYPE_CHECKING:
+    from graphae.vae.pipeline import VAERunResult
 
 
 def add_vae_parser(commands: Any) -> argparse.ArgumentParser:
@@ -119,12 +122,12 @@ def run_train(args: argparse.Namespace) -> None:
     print(f"view: tensorboard --logdir {config.runs_dir}")
 
 
-def _print_run(run: Any) -> None:
+def _print_run(run: VAERunResult) -> None:
     m, c = run.metrics, run.config
     arch = "-".join(str(w) for w in (m["num_pixels"], *c.hidden, c.latent_dim))
     print(
         f"VAE on {c.dataset} ({arch}, {c.optimizer} lr {c.lr:g}, batch {c.batch_size}, "
-        f"{c.epochs} epochs, {m['seconds_per_epoch']:.2f} s/epoch)"
+        f"{c.epochs} epoch{'s' if c.epochs != 1 else ''}, {m['seconds_per_epoch']:.2f} s/epoch)"
     )
     t = m["test"]
     print(
