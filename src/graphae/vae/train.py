@@ -25,8 +25,9 @@ from graphae.vae.model import VAE
 
 OPTIMIZERS = ("adagrad", "adam")
 LR_SCHEDULES = ("constant", "cosine")
-#: Learning rate when none is given: Adagrad 0.01 (the paper's family of
-#: settings and the reference tutorial), Adam 0.001 (Kingma & Ba's default).
+#: Learning rate when none is given: Adagrad 0.01 (Kingma & Welling trained
+#: with Adagrad, step size picked from {0.01, 0.02, 0.1}, minibatches of 100;
+#: the reference tutorial uses 0.01), Adam 0.001 (Kingma & Ba's default).
 DEFAULT_LR = {"adagrad": 0.01, "adam": 0.001}
 EVAL_BATCH = 5000
 
