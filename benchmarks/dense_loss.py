@@ -20,6 +20,7 @@ import torch
 from graphae.data import gcn_adjacency, load_planetoid, prepare_features, split_edges
 from graphae.nn import build_model
 from graphae.training import DenseObjective
+from graphae.training.trainer import make_adam
 
 
 def main() -> None:
@@ -40,7 +41,7 @@ def main() -> None:
         torch.manual_seed(0)
         model = build_model(args.model, x.shape[1])
         objective = DenseObjective(edges, data.num_nodes)
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        optimizer = make_adam(model, lr=0.01)
         times = []
         for _ in range(args.steps + 1):
             start = time.perf_counter()

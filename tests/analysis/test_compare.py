@@ -83,3 +83,12 @@ def test_cli_compare_writes_png_and_survives_broken_runs(runs_dir, capsys):
 def test_cli_compare_with_nothing_to_compare(tmp_path, capsys):
     assert main(["compare", str(tmp_path)]) == 2
     assert "no finished runs" in capsys.readouterr().err
+
+
+def test_image_vae_runs_are_skipped_with_a_reason(tmp_path):
+    run = tmp_path / "vae_digits_2d_20ep"
+    run.mkdir()
+    (run / "config.json").write_text(json.dumps({"config": {"dataset": "digits"}}))
+    (run / "metrics.json").write_text(json.dumps({"test": {"neg_elbo": 30.1}}))
+    runs, skipped = read_runs([str(tmp_path)])
+    assert runs == [] and "not a link-prediction run" in skipped[0][1]

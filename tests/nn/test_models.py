@@ -76,3 +76,22 @@ def test_inner_product_decoder():
     dec = InnerProductDecoder()
     assert dec(z, torch.tensor([[0, 1, 2], [2, 2, 1]])).tolist() == [1.0, 2.0, 2.0]
     torch.testing.assert_close(dec.forward_all(z), z @ z.t())
+
+
+def test_variational_heads_share_one_sparse_product_without_changing_the_numbers(planted):
+    from graphae.nn.encoders import VariationalGCNEncoder
+
+    adj = gcn_adjacency(planted.edge_index, planted.num_nodes)
+    x = prepare_features(planted.x)
+    encoder = VariationalGCNEncoder(x.shape[1], 16, 8)
+    mu, logstd = encoder(x, adj)
+    h = torch.relu(encoder.conv1(x, adj))
+    torch.testing.assert_close(mu, encoder.conv_mu(h, adj))
+    torch.testing.assert_close(logstd, encoder.conv_logstd(h, adj))
+    (mu.sum() + 2 * logstd.sum()).backward()
+    fused = [p.grad.clone() for p in encoder.parameters()]
+    encoder.zero_grad()
+    h = torch.relu(encoder.conv1(x, adj))
+    (encoder.conv_mu(h, adj).sum() + 2 * encoder.conv_logstd(h, adj).sum()).backward()
+    for a, p in zip(fused, encoder.parameters(), strict=True):
+        torch.testing.assert_close(a, p.grad)

@@ -73,6 +73,8 @@ def read_run(path: Path) -> RunRecord:
     """
     info = _read_json(path / CONFIG_FILE, missing="no config.json")
     metrics = _read_json(path / METRICS_FILE, missing="unfinished (no metrics.json)")
+    if "val" not in metrics and "test" in metrics:
+        raise ValueError("not a link-prediction run (e.g. an image VAE run); nothing to compare")
     try:
         config = info.get("config") or {
             "model": info["method"],

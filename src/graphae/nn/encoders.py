@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from graphae.nn.layers import GraphConv
+from graphae.sparse import sparse_matmul
 
 
 class GCNEncoder(nn.Module):
@@ -66,4 +67,10 @@ class VariationalGCNEncoder(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logstd)``, each ``N x latent_dim``."""
         h = F.relu(self.conv1(x, adj))
-        return self.conv_mu(h, adj), self.conv_logstd(h, adj)
+        if self.conv_mu.dropout > 0 and self.training:  # each head draws its own mask
+            return self.conv_mu(h, adj), self.conv_logstd(h, adj)
+        # Â (h W_μ) and Â (h W_σ) as one product with 2·latent columns: the same
+        # numbers, one sparse product (and one in the backward pass) fewer
+        support = torch.cat([h @ self.conv_mu.weight, h @ self.conv_logstd.weight], dim=1)
+        out = sparse_matmul(adj, support) if adj.layout != torch.strided else adj @ support
+        return out[:, : self.conv_mu.out_dim], out[:, self.conv_mu.out_dim :]

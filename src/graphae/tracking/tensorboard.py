@@ -20,7 +20,15 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 #: Metric tags shown as columns of the HParams table when they were logged.
-HPARAM_METRICS = ("test/auc", "test/ap", "val/best_auc", "val/best_ap", "test/last_auc")
+HPARAM_METRICS = (
+    "test/auc",
+    "test/ap",
+    "val/best_auc",
+    "val/best_ap",
+    "test/last_auc",
+    "test/neg_elbo",  # image VAE runs
+    "train/neg_elbo",
+)
 
 
 def _hparam_value(value: Any) -> bool | int | float | str:
