@@ -68,3 +68,16 @@ def test_sampled_loss_prefers_correct_scores():
     good = sampled_reconstruction_loss(z, pos, neg)
     bad = sampled_reconstruction_loss(z, neg, pos)
     assert good < 0.1 < bad
+
+
+def test_kl_gradient_matches_autograd_of_the_formula():
+    mu = torch.randn(30, 4, dtype=torch.float64, requires_grad=True)
+    logstd = (0.3 * torch.randn(30, 4, dtype=torch.float64)).requires_grad_()
+    kl_divergence(mu, logstd).backward()
+    m2, l2 = mu.detach().clone().requires_grad_(), logstd.detach().clone().requires_grad_()
+    n = m2.shape[0]
+    direct = -(0.5 / n) * (1 + 2 * l2 - m2.pow(2) - torch.exp(l2).pow(2)).sum(1).mean()
+    direct.backward()
+    torch.testing.assert_close(kl_divergence(mu, logstd), direct)
+    torch.testing.assert_close(mu.grad, m2.grad)
+    torch.testing.assert_close(logstd.grad, l2.grad)
