@@ -14,7 +14,9 @@ step followed by scoring held-out pairs (validation AUC/AP, used to keep the
 best weights), with TensorBoard and ``history.jsonl`` logging every epoch.
 An epoch's time is the interval between two consecutive epochs' log calls.
 
-Both run in this one process, alternating, on the same seeds and threads.
+Both run in this one process, alternating, on the same seeds and threads
+(the example seeds nothing; here torch and Python's ``random``, which PyG's
+negative sampling uses, are seeded so that its numbers repeat).
 Printed per data set and model: median ms/epoch of each, their ratio, and the
 test AUC of each (mean over seeds; PyG: the example's last-epoch test AUC;
 graphae: test AUC on the best-validation weights, scored once).
@@ -26,6 +28,7 @@ graphae: test AUC on the best-validation weights, scored once).
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import statistics
 import tempfile
@@ -87,6 +90,7 @@ def pyg_example(data: Any, variational: bool, epochs: int, seed: int) -> tuple[l
             return self.conv_mu(x, edge_index), self.conv_logstd(x, edge_index)
 
     torch.manual_seed(seed)
+    random.seed(seed)  # PyG's negative_sampling draws with Python's random module
     transform = T.Compose(
         [
             T.NormalizeFeatures(),
