@@ -63,10 +63,20 @@ class EpochClock(Tracker):
         return [b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False)]
 
 
-def pyg_example(data: Any, variational: bool, epochs: int, seed: int) -> tuple[list[float], float]:
-    """The example's script body; returns (seconds per epoch, last test AUC)."""
+def pyg_example(
+    data: Any, variational: bool, epochs: int, seed: int, bias: bool = True
+) -> tuple[list[float], float]:
+    """The example's script body; returns (seconds per epoch, last test AUC).
+
+    ``bias=False`` gives its ``GCNConv`` layers no bias, as in the paper's GAE.
+    """
+    import functools
+
     import torch_geometric.transforms as T
-    from torch_geometric.nn import GAE, VGAE, GCNConv
+    from torch_geometric.nn import GAE, VGAE
+    from torch_geometric.nn import GCNConv as _GCNConv
+
+    GCNConv = functools.partial(_GCNConv, bias=bias)
 
     class GCNEncoder(torch.nn.Module):
         def __init__(self, in_channels: int, out_channels: int) -> None:
@@ -162,6 +172,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=400, help="the example's default")
     parser.add_argument("--data-root", default=None)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    parser.add_argument(
+        "--pyg-no-bias", action="store_true", help="GCNConv without bias in the example"
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -184,7 +197,9 @@ def main() -> None:
             for model in args.models:
                 pyg_ms, our_ms, pyg_auc, our_auc = [], [], [], []
                 for seed in range(args.seeds):
-                    seconds, auc = pyg_example(data, model == "vgae", args.epochs, seed)
+                    seconds, auc = pyg_example(
+                        data, model == "vgae", args.epochs, seed, bias=not args.pyg_no_bias
+                    )
                     pyg_ms.append(1000 * statistics.median(seconds))
                     pyg_auc.append(auc)
                     seconds, auc = graphae_run(data, model, args.epochs, seed, runs_dir)
