@@ -59,11 +59,11 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting."""
-        _choice("model", self.model, MODELS)
-        _choice("objective", self.objective, OBJECTIVES)
-        _choice("select-metric", self.select_metric, SELECT_METRICS)
+        require_choice("model", self.model, MODELS)
+        require_choice("objective", self.objective, OBJECTIVES)
+        require_choice("select-metric", self.select_metric, SELECT_METRICS)
         for name in ("hidden_dim", "latent_dim", "epochs", "eval_every", "dense_max_nodes"):
-            _positive_int(name, getattr(self, name))
+            require_positive_int(name, getattr(self, name))
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not _finite(self.lr) or self.lr <= 0:
@@ -73,7 +73,7 @@ class TrainConfig:
         for name in ("val_fraction", "test_fraction"):
             value = getattr(self, name)
             if not _finite(value) or not 0.0 < value < 1.0:
-                raise ConfigError(f"{_flag(name)} must be in (0, 1), got {value!r}")
+                raise ConfigError(f"{flag(name)} must be in (0, 1), got {value!r}")
         if self.val_fraction + self.test_fraction >= 1.0:
             raise ConfigError(
                 "val-fraction + test-fraction must leave training edges, got "
@@ -107,18 +107,21 @@ class TrainConfig:
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-def _flag(name: str) -> str:
+def flag(name: str) -> str:
+    """The command-line spelling of a setting (``lr_schedule`` -> ``lr-schedule``)."""
     return name.replace("_", "-")
 
 
-def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+def require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _positive_int(name: str, value: object) -> None:
+def require_positive_int(name: str, value: object) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is an ``int`` >= 1 (``bool`` is not)."""
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
+        raise ConfigError(f"{flag(name)} must be a positive integer, got {value!r}")
 
 
 def _finite(value: object) -> bool:

@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from graphae.config import flag, require_choice, require_positive_int
 from graphae.errors import ConfigError
 from graphae.vae.data import canonical_dataset
 from graphae.vae.train import DEFAULT_LR, LR_SCHEDULES, OPTIMIZERS
@@ -55,19 +56,19 @@ class VAEConfig:
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting."""
-        _choice("optimizer", self.optimizer, OPTIMIZERS)
-        _choice("lr-schedule", self.lr_schedule, LR_SCHEDULES)
+        require_choice("optimizer", self.optimizer, OPTIMIZERS)
+        require_choice("lr-schedule", self.lr_schedule, LR_SCHEDULES)
         for name in ("latent_dim", "epochs", "batch_size"):
-            _positive_int(name, getattr(self, name))
+            require_positive_int(name, getattr(self, name))
         for name in ("train_size", "test_size"):
             if getattr(self, name) is not None:
-                _positive_int(name, getattr(self, name))
+                require_positive_int(name, getattr(self, name))
         for width in self.hidden:
-            _positive_int("hidden", width)
+            require_positive_int("hidden", width)
         for name in ("kl_warmup", "seed"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ConfigError(f"{_flag(name)} must be a non-negative integer, got {value!r}")
+                raise ConfigError(f"{flag(name)} must be a non-negative integer, got {value!r}")
         if not isinstance(self.lr, (int, float)) or not math.isfinite(self.lr) or self.lr <= 0:
             raise ConfigError(f"lr must be a positive number, got {self.lr!r}")
         if self.name is not None and (
@@ -95,17 +96,3 @@ class VAEConfig:
         """Build from a dict, ignoring keys this version does not know."""
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
-
-
-def _flag(name: str) -> str:
-    return name.replace("_", "-")
-
-
-def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def _positive_int(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{_flag(name)} must be a positive integer, got {value!r}")
