@@ -33,11 +33,21 @@ import torch
 MAX_BITSET_BITS = 1 << 31
 
 
-def csr(crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, n: int) -> torch.Tensor:
-    """An ``n x n`` sparse CSR tensor from its arrays (no invariant checks, no warning)."""
+def csr(
+    crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: int | tuple[int, int]
+) -> torch.Tensor:
+    """A sparse CSR tensor from its arrays (no invariant checks, no warning); ``n``: ``n x n``."""
+    size = (shape, shape) if isinstance(shape, int) else tuple(shape)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
-        return torch.sparse_csr_tensor(crow, col, values, (n, n), check_invariants=False)
+        return torch.sparse_csr_tensor(crow, col, values, size, check_invariants=False)
+
+
+def compact_indices(a: torch.Tensor) -> torch.Tensor:
+    """The CSR matrix ``a`` with int32 indices when its sizes allow it."""
+    if a.crow_indices().dtype == torch.int32 or max(*a.shape, a._nnz()) >= 2**31:
+        return a
+    return csr(a.crow_indices().int(), a.col_indices().int(), a.values(), tuple(a.shape))
 
 
 #: ``id(sparse matrix) -> (weak reference to it, its transpose as CSR)``.
@@ -50,8 +60,6 @@ def _transpose(a: torch.Tensor) -> torch.Tensor:
     cached = _TRANSPOSES.get(key)
     if cached is not None and cached[0]() is a:
         return cached[1]
-    from graphae.data.graph import compact_indices
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         a_t = compact_indices(a.t().to_sparse_csr())
@@ -73,8 +81,12 @@ class _SparseMatmul(torch.autograd.Function):
 
 
 def sparse_matmul(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-    """``a @ dense`` for a sparse CSR ``a`` that needs no gradient (features, ``Â``)."""
-    if a.requires_grad or not dense.requires_grad:
+    """``a @ dense`` for an ``a`` that needs no gradient (features, ``Â``).
+
+    Sparse CSR ``a`` gets the cached-transpose backward; a dense one is a
+    plain product.
+    """
+    if a.layout == torch.strided or a.requires_grad or not dense.requires_grad:
         return a @ dense
     return _SparseMatmul.apply(a, dense)
 

@@ -13,6 +13,8 @@ import warnings
 import torch
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
+from graphae.sparse import compact_indices
+
 #: Features at or below this density are stored as sparse CSR. Measured on one
 #: core (``X @ W``, 32 columns): CSR is 3.4x faster at 10% non-zeros (5.5x for
 #: PubMed's 10.02%), 2.2x at 20%, and 2.7x slower at 30%.
@@ -30,21 +32,6 @@ def to_csr(index: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) ->
         warnings.simplefilter("ignore", UserWarning)  # "CSR support is in beta"
         coo = torch.sparse_coo_tensor(index, values, shape).coalesce()
         return compact_indices(coo.to_sparse_csr())
-
-
-def compact_indices(a: torch.Tensor) -> torch.Tensor:
-    """The CSR matrix ``a`` with int32 indices when its sizes allow it."""
-    if a.crow_indices().dtype == torch.int32 or max(*a.shape, a._nnz()) >= 2**31:
-        return a
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.sparse_csr_tensor(
-            a.crow_indices().int(),
-            a.col_indices().int(),
-            a.values(),
-            a.shape,
-            check_invariants=False,
-        )
 
 
 def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:

@@ -74,7 +74,7 @@ class GraphConv(nn.Module):
             support = sparse_matmul(sparse_dropout(x, self.dropout, self.training), self.weight)
         else:
             support = F.dropout(x, self.dropout, self.training) @ self.weight
-        return sparse_matmul(adj, support) if _is_sparse(adj) else adj @ support
+        return sparse_matmul(adj, support)
 
     def extra_repr(self) -> str:
         """Sizes and dropout, shown by ``print(model)``."""
