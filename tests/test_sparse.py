@@ -1,8 +1,15 @@
 import pytest
 import torch
+import torch.nn.functional as F
 
 from graphae.data.graph import to_csr
-from graphae.sparse import MAX_BITSET_BITS, Pairs, PairSet, pair_logits, sparse_matmul
+from graphae.sparse import (
+    MAX_BITSET_BITS,
+    PairSet,
+    SymmetricPairs,
+    sparse_matmul,
+    symmetric_pair_bce,
+)
 
 
 def _random_csr(n: int, m: int, nnz: int, seed: int = 0) -> torch.Tensor:
@@ -39,35 +46,67 @@ def test_sparse_matmul_transpose_is_cached_per_matrix():
     assert key not in sparse._TRANSPOSES  # released with the matrix
 
 
-@pytest.mark.parametrize("kind", ["edge_index", "sorted_rows", "matched"])
-def test_pair_logits_match_gather_and_dot(kind):
+def _entries(pairs: SymmetricPairs) -> torch.Tensor:
+    """``[2, 2K]`` (row, col) of every entry, rows taken from the CSR pointers."""
+    counts = pairs.crow.diff().long()
+    rows = torch.repeat_interleave(torch.arange(len(counts)), counts) % pairs.num_nodes
+    return torch.stack([rows, pairs.col.long()])
+
+
+def test_random_pairs_store_both_orientations_of_each_pair():
+    n, count = 30, 500
+    pairs, first = SymmetricPairs.random(count, n, torch.Generator().manual_seed(0))
+    assert len(pairs) == 2 * count and first.shape == (count,)
+    rows, cols = _entries(pairs)
+    assert torch.equal(rows, pairs.row)  # sorted by first node, rows kept
+    keys = sorted((rows * n + cols).tolist())
+    assert keys == sorted((cols * n + rows).tolist())  # the pattern is symmetric
+    # ``first`` names one entry of each pair: with its mirror they cover every entry
+    mirrored = sorted(
+        (rows[first] * n + cols[first]).tolist() + (cols[first] * n + rows[first]).tolist()
+    )
+    assert mirrored == keys
+
+
+def test_pairs_from_edge_index_are_sorted_by_first_node():
+    edges = torch.tensor([[3, 0, 2, 0, 1, 2], [1, 2, 0, 1, 3, 0]])
+    pairs = SymmetricPairs.from_edge_index(edges, 4)
+    assert _entries(pairs).tolist() == [[0, 0, 1, 2, 2, 3], [1, 2, 3, 0, 0, 1]]
+    assert pairs.crow.tolist() == [0, 2, 3, 5, 6]
+
+
+def test_symmetric_pair_bce_matches_the_direct_expression():
     n = 40
     g = torch.Generator().manual_seed(0)
-    pairs_index = torch.randint(0, n, (2, 300), generator=g)
-    if kind == "edge_index":
-        pairs = Pairs.from_edge_index(pairs_index, n)
-    elif kind == "matched":  # two sorted lists joined by a random bijection
-        rows, cols = torch.sort(pairs_index, dim=1).values
-        pairs = Pairs.matched(rows, cols, torch.randperm(300, generator=g), n)
-    else:  # sorted rows, unsorted columns, duplicates
-        order = torch.argsort(pairs_index[0], stable=True)
-        pairs = Pairs.from_sorted_rows(pairs_index[0, order], pairs_index[1, order], n)
-    i, j = pairs.edge_index()
+    edges = torch.randint(0, n, (2, 100), generator=g)
+    edges = torch.unique(torch.cat([edges, edges.flip(0)], dim=1), dim=1)  # both directions
+    positives = SymmetricPairs.from_edge_index(edges, n)
+    negatives, first = SymmetricPairs.random(150, n, g)  # duplicates and self-pairs included
+    pairs = positives.stack(negatives)
+    # weights equal on the two entries of a pair: one weight per pair, spread to its entries
+    pair_weight = torch.rand(150, generator=g)
+    rows, cols = _entries(negatives)
+    weight_of = {}
+    for k, e in enumerate(first.tolist()):
+        weight_of.setdefault((int(rows[e]), int(cols[e])), []).append(float(pair_weight[k]))
+        weight_of.setdefault((int(cols[e]), int(rows[e])), []).append(float(pair_weight[k]))
+    negative_weight = torch.empty(len(negatives))
+    for e in range(len(negatives)):  # duplicates: hand out each pair's weight once per entry
+        negative_weight[e] = weight_of[(int(rows[e]), int(cols[e]))].pop()
+    weight = torch.cat([torch.full((len(positives),), 0.01), negative_weight])
+
     z = torch.randn(n, 6, requires_grad=True)
-    weights = torch.randn(len(pairs))
-    x = pair_logits(z, pairs)
-    (x * weights).sum().backward()
+    loss = symmetric_pair_bce(z, pairs, weight, positives=len(positives))
+    loss.backward()
+
     z2 = z.detach().clone().requires_grad_()
-    x2 = (z2[i] * z2[j]).sum(-1)
-    (x2 * weights).sum().backward()
-    torch.testing.assert_close(x, x2)
+    i, j = torch.cat([_entries(positives), _entries(negatives)], dim=1)
+    x = (z2[i] * z2[j]).sum(-1)
+    target = torch.cat([torch.ones(len(positives)), torch.zeros(len(negatives))])
+    direct = F.binary_cross_entropy_with_logits(x, target, weight=weight, reduction="sum")
+    direct.backward()
+    torch.testing.assert_close(loss, direct)
     torch.testing.assert_close(z.grad, z2.grad)
-
-
-def test_pairs_are_sorted_by_first_node():
-    pairs = Pairs.from_edge_index(torch.tensor([[3, 0, 2, 0], [1, 2, 0, 1]]), 4)
-    assert pairs.edge_index().tolist() == [[0, 0, 2, 3], [1, 2, 0, 1]]
-    assert pairs.crow.tolist() == [0, 2, 2, 3, 4]
 
 
 @pytest.mark.parametrize("bitset", [True, False])

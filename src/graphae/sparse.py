@@ -6,14 +6,16 @@ autograd spending most of the step on bookkeeping rather than arithmetic:
 * the backward of ``csr @ dense`` re-derives ``csrᵀ`` (a sort and a CSR
   conversion) on every call: ~1.1 ms for Cora's features against ~0.1 ms for
   the product itself; :func:`sparse_matmul` caches the transpose;
-* ``(z[i] * z[j]).sum(-1)`` over 18k pairs and its backward (``index_put``
-  with accumulation) took ~1.3 ms; :func:`pair_logits` computes the same
-  ``z_i · z_j`` with ``torch.sparse.sampled_addmm`` on a row-sorted pattern and
-  its gradient with two sparse products, ~0.3 ms;
+* ``(z[i] * z[j]).sum(-1)`` over 18k pairs, the binary cross-entropy on it
+  and their backward (``index_put`` with accumulation) took ~1.3 ms plus ~20
+  small kernels; :func:`symmetric_pair_bce` computes logits, loss and
+  gradient in one pass each way: ``torch.sparse.sampled_addmm`` on the pairs'
+  CSR pattern, then one sparse product (each pair is stored in both
+  orientations, which makes the gradient matrix symmetric);
 * rejecting sampled pairs that are edges with ``searchsorted`` took ~0.6 ms
   per step; :class:`PairSet` is a bitset lookup, ~0.02 ms;
-* sorting the sampled pairs (for the CSR patterns) took ~1 ms;
-  :meth:`Pairs.matched` builds both orders from counting sorts.
+* sorting the sampled pairs (for the CSR pattern) took ~1 ms;
+  :meth:`SymmetricPairs.random` draws them already grouped by node.
 
 Each is tested against the plain torch expression it replaces (values and
 gradients).
@@ -27,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 
 #: Largest ``N²`` (bits) for which :class:`PairSet` keeps a bitset (256 MB);
 #: above it, membership falls back to binary search in sorted keys.
@@ -92,70 +95,90 @@ def sparse_matmul(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class Pairs:
-    """Node pairs ``(i_k, j_k)`` sorted by ``i``, stored as a CSR pattern.
+class SymmetricPairs:
+    """Unordered node pairs ``{i, j}``, each stored as both ``(i, j)`` and ``(j, i)``.
+
+    The entries form a CSR pattern sorted by first node. Several pair sets
+    can be stacked (:meth:`stack`): the pattern then has ``blocks`` copies of
+    the ``N`` node rows (row ``b·N + i`` is node ``i`` of set ``b``), so that a
+    loss over positives and negatives is one sampled product forward and one
+    sparse product backward (:func:`symmetric_pair_bce`).
 
     Attributes:
-        crow: ``N + 1`` row pointers (int32, as torch's CPU kernels take them).
-        col: ``K`` second nodes ``j_k`` (int32).
-        row: ``K`` first nodes ``i_k`` (non-decreasing).
+        crow: ``blocks·N + 1`` row pointers (int32, as torch's CPU kernels take them).
+        col: second node of each entry (int32).
         num_nodes: N.
-        transpose: ``(crowᵀ, colᵀ, perm)``: the transposed pattern, with
-            ``perm`` mapping its entries to ours, so that the backward pass
-            is two CSR products (a scatter with ``index_add_`` measured 3.2 ms
-            for PubMed's 75k pairs, the sort 0.7 ms plus the product 0.5 ms).
+        blocks: number of stacked pair sets.
+        row: first node of each entry (int64), kept by :meth:`random` for
+            membership tests; ``None`` otherwise.
 
     """
 
     crow: torch.Tensor
     col: torch.Tensor
-    row: torch.Tensor
     num_nodes: int
-    transpose: tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+    blocks: int = 1
+    row: torch.Tensor | None = None
 
     @classmethod
-    def from_edge_index(cls, edge_index: torch.Tensor, num_nodes: int) -> Pairs:
-        """Pairs from ``[2, K]`` node indices in any order."""
+    def from_edge_index(cls, edge_index: torch.Tensor, num_nodes: int) -> SymmetricPairs:
+        """The pairs of an undirected edge list that holds both directions of every edge."""
         row, col = edge_index
         order = torch.argsort(row * num_nodes + col)
-        return cls.from_sorted_rows(row[order], col[order], num_nodes)
+        row, col = row[order], col[order]
+        return cls(_crow(row, num_nodes), col.int(), num_nodes, row=row)
 
     @classmethod
-    def from_sorted_rows(cls, row: torch.Tensor, col: torch.Tensor, num_nodes: int) -> Pairs:
-        """Pairs whose ``row`` is already non-decreasing."""
-        perm = torch.sort(col, stable=True).indices
-        transpose = (_crow(col[perm], num_nodes), row[perm].int(), perm)
-        return cls(_crow(row, num_nodes), col.int(), row, num_nodes, transpose)
+    def random(
+        cls, count: int, num_nodes: int, generator: torch.Generator | None = None
+    ) -> tuple[SymmetricPairs, torch.Tensor]:
+        """``count`` pairs of independent uniform nodes, and one entry of each pair.
 
-    @classmethod
-    def matched(
-        cls, rows: torch.Tensor, cols: torch.Tensor, match: torch.Tensor, num_nodes: int
-    ) -> Pairs:
-        """Pairs ``(rows[k], cols[match[k]])`` from two sorted node lists and a bijection.
+        The ``2·count`` endpoints are drawn and counting-sorted (a bincount:
+        the CSR pattern needs no sort; torch's CPU sort of 18k integers takes
+        ~1 ms, a whole Cora epoch), then paired by a uniformly random perfect
+        matching of the sorted slots. Given the multiset of endpoints every
+        matching is equally likely for i.i.d. draws too, so the pairs have the
+        distribution of ``count`` independent uniform pairs.
 
-        Both orders come without a sort: by first node it is ``k``'s order, by
-        second node the order of ``cols``. (torch's CPU sort of 18k integers
-        takes ~1 ms, a whole Cora epoch's budget.)
+        Returns:
+            tuple: the pairs (on the CPU, with ``row``) and ``first``, the index
+            of one entry per pair, in draw order: ``(row[first], col[first])``
+            are ``count`` independent uniform ordered pairs.
+
         """
-        inverse = torch.empty_like(match).scatter_(0, match, torch.arange(len(match)))
-        transpose = (_crow(cols, num_nodes), rows[inverse].int(), inverse)
-        return cls(_crow(rows, num_nodes), cols[match].int(), rows, num_nodes, transpose)
+        n = num_nodes
+        ends = torch.randint(0, n, (2 * count,), generator=generator)
+        counts = torch.bincount(ends, minlength=n)
+        row = torch.repeat_interleave(torch.arange(n), counts)
+        couples = torch.randperm(2 * count, generator=generator).view(count, 2)
+        partner = torch.empty(2 * count, dtype=torch.long)
+        partner[couples[:, 0]] = couples[:, 1]
+        partner[couples[:, 1]] = couples[:, 0]
+        crow = torch.zeros(n + 1, dtype=torch.int32)
+        torch.cumsum(counts, 0, out=crow[1:])
+        return cls(crow, row[partner].int(), n, row=row), couples[:, 0]
 
     def __len__(self) -> int:
+        """Number of entries (twice the number of pairs)."""
         return int(self.col.numel())
 
-    def edge_index(self) -> torch.Tensor:
-        """The pairs as ``[2, K]``, in their stored order."""
-        return torch.stack([self.row, self.col.long()])
+    def to(self, device: torch.device | str) -> SymmetricPairs:
+        """The same pairs on ``device``."""
+        row = self.row.to(device) if self.row is not None else None
+        return SymmetricPairs(
+            self.crow.to(device), self.col.to(device), self.num_nodes, self.blocks, row
+        )
+
+    def stack(self, other: SymmetricPairs) -> SymmetricPairs:
+        """These pair sets followed by ``other``'s, as one pattern (entries in that order)."""
+        crow = torch.cat([self.crow, other.crow[1:] + len(self)])
+        col = torch.cat([self.col, other.col])
+        return SymmetricPairs(crow, col, self.num_nodes, self.blocks + other.blocks)
 
     def matrix(self, values: torch.Tensor) -> torch.Tensor:
-        """The sparse CSR ``N x N`` matrix ``M`` with ``values`` at the pairs."""
-        return csr(self.crow, self.col, values, self.num_nodes)
-
-    def transposed_matrix(self, values: torch.Tensor) -> torch.Tensor:
-        """``Mᵀ`` as sparse CSR, for the same ``values``."""
-        crow_t, col_t, perm = self.transpose
-        return csr(crow_t, col_t, values[perm], self.num_nodes)
+        """The sparse CSR ``blocks·N x N`` matrix with ``values`` at the entries."""
+        return csr(self.crow, self.col, values, (self.blocks * self.num_nodes, self.num_nodes))
 
 
 def _crow(sorted_rows: torch.Tensor, num_nodes: int) -> torch.Tensor:
@@ -165,33 +188,65 @@ def _crow(sorted_rows: torch.Tensor, num_nodes: int) -> torch.Tensor:
     return crow
 
 
-class _PairLogits(torch.autograd.Function):
-    """``x_k = z_{i_k} · z_{j_k}``; ``∂L/∂Z = G Z + Gᵀ Z`` with ``G`` the sparse ``∂L/∂x``."""
+class _SymmetricPairBCE(torch.autograd.Function):
+    """``L = Σ_e w_e (softplus(x_e) − t_e x_e)``, ``x_e = z_i · z_j``; ``∂L/∂Z = 2 G Z``.
+
+    ``G`` is the sparse matrix of ``∂L/∂x_e = w_e (σ(x_e) − t_e)``, computed in
+    the forward pass. With both entries of every pair present and equal
+    weights on them, ``G`` is symmetric, so ``G Z + Gᵀ Z = 2 G Z``: one sparse
+    product per set of pairs.
+    """
 
     @staticmethod
-    def forward(ctx: Any, z: torch.Tensor, pairs: Pairs) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(z)
-        ctx.pairs = pairs
+    def forward(  # type: ignore[override]
+        ctx: Any, z: torch.Tensor, pairs: SymmetricPairs, weight: torch.Tensor, positives: int
+    ) -> torch.Tensor:
+        stacked = z.repeat(pairs.blocks, 1) if pairs.blocks > 1 else z
         pattern = pairs.matrix(torch.ones(len(pairs), dtype=z.dtype, device=z.device))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            return torch.sparse.sampled_addmm(pattern, z, z.t(), beta=0.0).values()
+            x = torch.sparse.sampled_addmm(pattern, stacked, z.t(), beta=0.0).values()
+        loss = (weight * F.softplus(x)).sum() - (weight[:positives] * x[:positives]).sum()
+        grad = weight * torch.sigmoid(x)
+        grad[:positives] -= weight[:positives]
+        ctx.save_for_backward(z, grad)
+        ctx.pairs = pairs
+        return loss
 
     @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
-        (z,) = ctx.saved_tensors
-        pairs: Pairs = ctx.pairs
-        grad = grad.contiguous()
-        return pairs.matrix(grad) @ z + pairs.transposed_matrix(grad) @ z, None
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        z, grad = ctx.saved_tensors
+        pairs: SymmetricPairs = ctx.pairs
+        gz = pairs.matrix(grad) @ z
+        if pairs.blocks > 1:
+            gz = gz.view(pairs.blocks, pairs.num_nodes, -1).sum(0)
+        return gz.mul_(2 * grad_out), None, None, None
 
 
-def pair_logits(z: torch.Tensor, pairs: Pairs) -> torch.Tensor:
-    """Inner products ``z_i · z_j`` of the pairs, in their stored order.
+def symmetric_pair_bce(
+    z: torch.Tensor, pairs: SymmetricPairs, weight: torch.Tensor, positives: int
+) -> torch.Tensor:
+    """Weighted binary cross-entropy of inner-product logits over symmetric pairs.
 
-    Equal (values and gradient) to ``(z[i] * z[j]).sum(-1)``, computed as a
-    sampled dense-dense product on the pairs' CSR pattern.
+    .. math::
+        L = \\sum_e w_e \\big(\\log(1 + e^{x_e}) - t_e\\, x_e\\big), \\qquad
+        x_e = z_{i_e} \\cdot z_{j_e}
+
+    with target ``t_e = 1`` for the first ``positives`` entries and 0 for the
+    rest. Equal in value and gradient to the same sum over ``(z[i] * z[j]).sum(-1)``
+    (tested), as one fused pass each way: the logits by
+    ``torch.sparse.sampled_addmm`` on the pairs' pattern, the gradient by one
+    sparse product.
+
+    Args:
+        z (Tensor): ``N x d`` embeddings.
+        pairs (SymmetricPairs): the entries (both orientations of each pair).
+        weight (Tensor): one weight per entry; the two entries of a pair must
+            have the same weight (a pair counts ``2 w``).
+        positives (int): number of leading entries with target 1.
+
     """
-    return _PairLogits.apply(z, pairs)
+    return _SymmetricPairBCE.apply(z, pairs, weight, positives)
 
 
 class PairSet:

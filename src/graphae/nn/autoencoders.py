@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from graphae.nn.decoders import InnerProductDecoder
+from graphae.nn.reparameterize import gaussian_sample
 
 
 class Encoding(NamedTuple):
@@ -25,12 +26,15 @@ class Encoding(NamedTuple):
         z: embedding used for reconstruction (a sample for VGAE in training).
         mu: deterministic embedding (``z`` for GAE, the mean for VGAE).
         logstd: log standard deviation (VGAE only).
+        kl: ``KL(q(z_i) ‖ N(0, I))`` averaged over nodes, computed with the
+            sample (VGAE in training mode only).
 
     """
 
     z: torch.Tensor
     mu: torch.Tensor
     logstd: torch.Tensor | None = None
+    kl: torch.Tensor | None = None
 
 
 class GAE(nn.Module):
@@ -74,7 +78,7 @@ class GAE(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            return self.encode(x, adj).mu
+            return self.encode(x, adj).mu.contiguous()
         finally:
             self.train(was_training)
 
@@ -99,5 +103,7 @@ class VGAE(GAE):
     def encode(self, x: torch.Tensor | None, adj: torch.Tensor) -> Encoding:
         """Run the encoder and reparameterise."""
         mu, logstd = self.encoder(x, adj)
-        z = mu + torch.randn_like(mu) * torch.exp(logstd) if self.training else mu
-        return Encoding(z=z, mu=mu, logstd=logstd)
+        if not self.training:
+            return Encoding(z=mu, mu=mu, logstd=logstd)
+        z, kl = gaussian_sample(mu, logstd)
+        return Encoding(z=z, mu=mu, logstd=logstd, kl=kl)
