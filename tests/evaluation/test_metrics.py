@@ -2,7 +2,7 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from graphae.evaluation.metrics import average_precision, roc_auc
+from graphae.evaluation.metrics import auc_and_ap, average_precision, roc_auc
 
 
 def sk(pos, neg):
@@ -21,6 +21,7 @@ def test_matches_scikit_learn_with_and_without_ties(seed):
     auc, ap = sk(pos, neg)
     assert roc_auc(pos, neg) == pytest.approx(auc, abs=1e-12)
     assert average_precision(pos, neg) == pytest.approx(ap, abs=1e-12)
+    assert auc_and_ap(pos, neg) == (roc_auc(pos, neg), average_precision(pos, neg))
 
 
 def test_extremes():
@@ -33,3 +34,5 @@ def test_extremes():
 def test_empty_input_is_an_error():
     with pytest.raises(ValueError):
         roc_auc(torch.tensor([]), torch.tensor([1.0]))
+    with pytest.raises(ValueError):
+        auc_and_ap(torch.tensor([1.0]), torch.tensor([]))

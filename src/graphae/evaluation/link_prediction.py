@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from graphae.evaluation.metrics import average_precision, roc_auc
+from graphae.evaluation.metrics import auc_and_ap
 
 Decode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -31,8 +31,9 @@ def link_metrics(
         dict: ``{"auc": ..., "ap": ...}`` in [0, 1].
 
     """
-    s_pos, s_neg = decode(z, pos), decode(z, neg)
-    return {"auc": roc_auc(s_pos, s_neg), "ap": average_precision(s_pos, s_neg)}
+    scores = decode(z, torch.cat([pos, neg], dim=1))
+    auc, ap = auc_and_ap(scores[: pos.shape[1]], scores[pos.shape[1] :])
+    return {"auc": auc, "ap": ap}
 
 
 @torch.no_grad()

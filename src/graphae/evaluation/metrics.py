@@ -25,6 +25,22 @@ def _check(pos: torch.Tensor, neg: torch.Tensor) -> None:
         raise ValueError("need at least one positive and one negative score")
 
 
+def _auc(counts: torch.Tensor, positives: torch.Tensor, n_pos: int, n_neg: int) -> float:
+    negatives = counts - positives
+    below = torch.cumsum(negatives, 0) - negatives  # negatives strictly below each group
+    wins = (positives * (below + 0.5 * negatives)).sum()
+    return float(wins / (n_pos * n_neg))
+
+
+def _ap(counts: torch.Tensor, positives: torch.Tensor, n_pos: int) -> float:
+    tp = torch.cumsum(positives.flip(0), 0)
+    predicted = torch.cumsum(counts.flip(0), 0)
+    recall = tp / n_pos
+    precision = tp / predicted
+    steps = torch.diff(recall, prepend=recall.new_zeros(1))
+    return float((steps * precision).sum())
+
+
 def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
     """Area under the ROC curve: P(score of a positive > score of a negative), ties 1/2.
 
@@ -34,11 +50,7 @@ def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
 
     """
     _check(pos, neg)
-    counts, positives = _groups(pos, neg)
-    negatives = counts - positives
-    below = torch.cumsum(negatives, 0) - negatives  # negatives strictly below each group
-    wins = (positives * (below + 0.5 * negatives)).sum()
-    return float(wins / (pos.numel() * neg.numel()))
+    return _auc(*_groups(pos, neg), pos.numel(), neg.numel())
 
 
 def average_precision(pos: torch.Tensor, neg: torch.Tensor) -> float:
@@ -50,10 +62,11 @@ def average_precision(pos: torch.Tensor, neg: torch.Tensor) -> float:
 
     """
     _check(pos, neg)
+    return _ap(*_groups(pos, neg), pos.numel())
+
+
+def auc_and_ap(pos: torch.Tensor, neg: torch.Tensor) -> tuple[float, float]:
+    """:func:`roc_auc` and :func:`average_precision` from one ranking of the scores."""
+    _check(pos, neg)
     counts, positives = _groups(pos, neg)
-    tp = torch.cumsum(positives.flip(0), 0)
-    predicted = torch.cumsum(counts.flip(0), 0)
-    recall = tp / pos.numel()
-    precision = tp / predicted
-    steps = torch.diff(recall, prepend=recall.new_zeros(1))
-    return float((steps * precision).sum())
+    return _auc(counts, positives, pos.numel(), neg.numel()), _ap(counts, positives, pos.numel())
