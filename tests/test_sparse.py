@@ -5,9 +5,11 @@ import torch.nn.functional as F
 from graphae.data.graph import to_csr
 from graphae.sparse import (
     MAX_BITSET_BITS,
+    PairRounds,
     PairSet,
     SymmetricPairs,
     sparse_matmul,
+    spmm,
     symmetric_pair_bce,
 )
 
@@ -29,6 +31,16 @@ def test_sparse_matmul_matches_dense_value_and_gradient():
     ((a.to_dense() @ w2) ** 2).sum().backward()
     torch.testing.assert_close(out, a.to_dense() @ w.detach())
     torch.testing.assert_close(w.grad, w2.grad)
+
+
+def test_spmm_writes_the_product_without_reading_its_output():
+    a = _random_csr(30, 20, 80)
+    d = torch.randn(20, 5)
+    torch.testing.assert_close(spmm(a, d), a.to_dense() @ d)
+    # spmm relies on beta=0 ignoring whatever the new buffer holds: NaN stays out
+    buffer = torch.full((30, 5), float("nan"))
+    out = torch.addmm(buffer, a, d, beta=0, out=buffer)
+    torch.testing.assert_close(out, a.to_dense() @ d)
 
 
 def test_sparse_matmul_transpose_is_cached_per_matrix():
@@ -53,9 +65,11 @@ def _entries(pairs: SymmetricPairs) -> torch.Tensor:
     return torch.stack([rows, pairs.col.long()])
 
 
-def test_random_pairs_store_both_orientations_of_each_pair():
+@pytest.mark.parametrize("round_", [0, 2])
+def test_random_pairs_store_both_orientations_of_each_pair(round_):
     n, count = 30, 500
-    pairs, first = SymmetricPairs.random(count, n, torch.Generator().manual_seed(0))
+    draws = PairRounds.draw(count, n, rounds=3, generator=torch.Generator().manual_seed(0))
+    pairs, first = draws.pairs(round_), draws.first[round_]
     assert len(pairs) == 2 * count and first.shape == (count,)
     rows, cols = _entries(pairs)
     assert torch.equal(rows, pairs.row)  # sorted by first node, rows kept
@@ -81,7 +95,8 @@ def test_symmetric_pair_bce_matches_the_direct_expression():
     edges = torch.randint(0, n, (2, 100), generator=g)
     edges = torch.unique(torch.cat([edges, edges.flip(0)], dim=1), dim=1)  # both directions
     positives = SymmetricPairs.from_edge_index(edges, n)
-    negatives, first = SymmetricPairs.random(150, n, g)  # duplicates and self-pairs included
+    draws = PairRounds.draw(150, n, generator=g)  # duplicates and self-pairs included
+    negatives, first = draws.pairs(), draws.first[0]
     pairs = positives.stack(negatives)
     # weights equal on the two entries of a pair: one weight per pair, spread to its entries
     pair_weight = torch.rand(150, generator=g)
@@ -122,6 +137,8 @@ def test_pair_set_membership(bitset, monkeypatch):
     truth = set((members[0] * n + members[1]).tolist())
     expected = [int(k) in truth for k in (queries[0] * n + queries[1])]
     assert pair_set.contains(queries[0], queries[1]).tolist() == expected
+    square = pair_set.contains(queries[0].view(50, 50), queries[1].view(50, 50))
+    assert square.view(-1).tolist() == expected  # any shape
     assert MAX_BITSET_BITS >= 19_717**2  # PubMed uses the bitset
 
 
@@ -132,3 +149,14 @@ def test_bit_63_of_a_word():
         False,
         False,
     ]
+
+
+def test_pair_rounds_are_independent_and_uniform():
+    n, count, rounds = 5, 2000, 4
+    draws = PairRounds.draw(count, n, rounds, torch.Generator().manual_seed(0))
+    assert not torch.equal(draws.col[0], draws.col[1])
+    # over all rounds, first entries are uniform ordered pairs (self-pairs included)
+    keys = torch.gather(draws.row * n + draws.col, 1, draws.first).view(-1)
+    counts = torch.bincount(keys, minlength=n * n).float()
+    expected = rounds * count / (n * n)
+    assert (counts - expected).abs().max() < 5 * expected**0.5

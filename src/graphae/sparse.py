@@ -15,7 +15,7 @@ autograd spending most of the step on bookkeeping rather than arithmetic:
 * rejecting sampled pairs that are edges with ``searchsorted`` took ~0.6 ms
   per step; :class:`PairSet` is a bitset lookup, ~0.02 ms;
 * sorting the sampled pairs (for the CSR pattern) took ~1 ms;
-  :meth:`SymmetricPairs.random` draws them already grouped by node.
+  :class:`PairRounds` draws them already grouped by node.
 
 Each is tested against the plain torch expression it replaces (values and
 gradients).
@@ -70,17 +70,30 @@ def _transpose(a: torch.Tensor) -> torch.Tensor:
     return a_t
 
 
+def spmm(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
+    """``a @ dense`` for sparse CSR ``a``, written straight into a new tensor.
+
+    ``a @ dense`` zero-fills a tensor and copies it into the result before
+    MKL overwrites it (``addmm(zeros, a, dense)``); with the result as its own
+    ``out`` and ``beta=0`` neither pass happens (Cora's ``Â @ H``, 32 columns:
+    42 → 29 µs). MKL does not read the output when ``beta=0`` (tested with a
+    NaN-filled buffer).
+    """
+    out = torch.empty(a.shape[0], dense.shape[1], dtype=dense.dtype, device=dense.device)
+    return torch.addmm(out, a, dense, beta=0, out=out)
+
+
 class _SparseMatmul(torch.autograd.Function):
     """``A @ H`` for a constant sparse ``A``; ``∂/∂H = Aᵀ @ grad`` with a cached ``Aᵀ``."""
 
     @staticmethod
     def forward(ctx: Any, a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         ctx.a = a
-        return a @ dense
+        return spmm(a, dense)
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[None, torch.Tensor]:  # type: ignore[override]
-        return None, _transpose(ctx.a) @ grad.contiguous()
+        return None, spmm(_transpose(ctx.a), grad.contiguous())
 
 
 def sparse_matmul(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
@@ -89,8 +102,10 @@ def sparse_matmul(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
     Sparse CSR ``a`` gets the cached-transpose backward; a dense one is a
     plain product.
     """
-    if a.layout == torch.strided or a.requires_grad or not dense.requires_grad:
+    if a.layout == torch.strided or a.requires_grad:
         return a @ dense
+    if not dense.requires_grad:
+        return spmm(a, dense)
     return _SparseMatmul.apply(a, dense)
 
 
@@ -128,37 +143,6 @@ class SymmetricPairs:
         row, col = row[order], col[order]
         return cls(_crow(row, num_nodes), col.int(), num_nodes, row=row)
 
-    @classmethod
-    def random(
-        cls, count: int, num_nodes: int, generator: torch.Generator | None = None
-    ) -> tuple[SymmetricPairs, torch.Tensor]:
-        """``count`` pairs of independent uniform nodes, and one entry of each pair.
-
-        The ``2·count`` endpoints are drawn and counting-sorted (a bincount:
-        the CSR pattern needs no sort; torch's CPU sort of 18k integers takes
-        ~1 ms, a whole Cora epoch), then paired by a uniformly random perfect
-        matching of the sorted slots. Given the multiset of endpoints every
-        matching is equally likely for i.i.d. draws too, so the pairs have the
-        distribution of ``count`` independent uniform pairs.
-
-        Returns:
-            tuple: the pairs (on the CPU, with ``row``) and ``first``, the index
-            of one entry per pair, in draw order: ``(row[first], col[first])``
-            are ``count`` independent uniform ordered pairs.
-
-        """
-        n = num_nodes
-        ends = torch.randint(0, n, (2 * count,), generator=generator)
-        counts = torch.bincount(ends, minlength=n)
-        row = torch.repeat_interleave(torch.arange(n), counts)
-        couples = torch.randperm(2 * count, generator=generator).view(count, 2)
-        partner = torch.empty(2 * count, dtype=torch.long)
-        partner[couples[:, 0]] = couples[:, 1]
-        partner[couples[:, 1]] = couples[:, 0]
-        crow = torch.zeros(n + 1, dtype=torch.int32)
-        torch.cumsum(counts, 0, out=crow[1:])
-        return cls(crow, row[partner].int(), n, row=row), couples[:, 0]
-
     def __len__(self) -> int:
         """Number of entries (twice the number of pairs)."""
         return int(self.col.numel())
@@ -179,6 +163,74 @@ class SymmetricPairs:
     def matrix(self, values: torch.Tensor) -> torch.Tensor:
         """The sparse CSR ``blocks·N x N`` matrix with ``values`` at the entries."""
         return csr(self.crow, self.col, values, (self.blocks * self.num_nodes, self.num_nodes))
+
+
+@dataclass(frozen=True)
+class PairRounds:
+    """``rounds`` independent sets of ``count`` uniform node pairs, drawn as one batch.
+
+    Each pair ``{i, j}`` of independent uniform nodes is stored as both
+    entries ``(i, j)`` and ``(j, i)``, grouped by first node, ready to be a
+    :class:`SymmetricPairs` pattern. Drawing a few rounds at once (a training
+    run uses one per epoch) shares the ~20 small kernels of a draw between
+    them.
+
+    Attributes:
+        row: ``rounds x 2·count`` first node of each entry (int64), sorted
+            within each round.
+        col: ``rounds x 2·count`` second node of each entry (int64).
+        crow: ``rounds x (N + 1)`` row pointers of each round (int32).
+        first: ``rounds x count``: for each pair, the index (within its
+            round) of one of its two entries, in draw order.
+        num_nodes: N.
+
+    """
+
+    row: torch.Tensor
+    col: torch.Tensor
+    crow: torch.Tensor
+    first: torch.Tensor
+    num_nodes: int
+
+    @classmethod
+    def draw(
+        cls,
+        count: int,
+        num_nodes: int,
+        rounds: int = 1,
+        generator: torch.Generator | None = None,
+    ) -> PairRounds:
+        """Draw the pairs (on the CPU).
+
+        Per round, the ``2·count`` endpoints are drawn and counting-sorted (a
+        bincount: no sort, which for 18k integers takes ~1 ms on the CPU, a
+        whole Cora epoch), then paired by a uniformly random perfect matching
+        of the sorted slots. Given the multiset of endpoints every matching is
+        equally likely for i.i.d. draws too, so each round has the
+        distribution of ``count`` independent pairs of independent uniform
+        nodes, and rounds are independent.
+        """
+        n, slots = num_nodes, 2 * count
+        ends = torch.randint(0, n, (rounds, slots), generator=generator)
+        ends += torch.arange(0, rounds * n, n).unsqueeze(1)  # one bin range per round
+        counts = torch.bincount(ends.view(-1), minlength=rounds * n)
+        row = torch.repeat_interleave(torch.arange(n).repeat(rounds), counts).view(rounds, slots)
+        couples = torch.stack([torch.randperm(slots, generator=generator) for _ in range(rounds)])
+        couples = couples.view(rounds, count, 2)
+        start = torch.arange(0, rounds * slots, slots).view(rounds, 1)
+        first, second = couples[:, :, 0] + start, couples[:, :, 1] + start
+        partner = torch.empty(rounds * slots, dtype=torch.long)
+        partner[first] = second
+        partner[second] = first
+        col = row.view(-1)[partner].view(rounds, slots)
+        crow = torch.zeros(rounds, n + 1, dtype=torch.int32)
+        torch.cumsum(counts.view(rounds, n), 1, out=crow[:, 1:])
+        return cls(row, col, crow, couples[:, :, 0], n)
+
+    def pairs(self, round_: int = 0) -> SymmetricPairs:
+        """One round as a :class:`SymmetricPairs` pattern (with ``row``)."""
+        crow, col, row = self.crow[round_], self.col[round_], self.row[round_]
+        return SymmetricPairs(crow, col.int(), self.num_nodes, row=row)
 
 
 def _crow(sorted_rows: torch.Tensor, num_nodes: int) -> torch.Tensor:
@@ -217,7 +269,7 @@ class _SymmetricPairBCE(torch.autograd.Function):
     def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         z, grad = ctx.saved_tensors
         pairs: SymmetricPairs = ctx.pairs
-        gz = pairs.matrix(grad) @ z
+        gz = spmm(pairs.matrix(grad), z)
         if pairs.blocks > 1:
             gz = gz.view(pairs.blocks, pairs.num_nodes, -1).sum(0)
         return gz.mul_(2 * grad_out), None, None, None
@@ -280,11 +332,11 @@ class PairSet:
             self.keys = torch.unique(keys)
 
     def contains(self, row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
-        """Boolean mask: which ``(row[k], col[k])`` are in the set."""
+        """Boolean mask: which ``(row[k], col[k])`` are in the set (any shape)."""
         keys = row * self.num_nodes + col
         if self.bits is not None:
-            words = self.bits.index_select(0, keys >> 6)
+            words = self.bits.index_select(0, (keys >> 6).view(-1)).view(keys.shape)
             return torch.bitwise_right_shift(words, keys & 63) & 1 == 1
         assert self.keys is not None
-        pos = torch.searchsorted(self.keys, keys).clamp_(max=len(self.keys) - 1)
-        return self.keys[pos] == keys
+        pos = torch.searchsorted(self.keys, keys.view(-1)).clamp_(max=len(self.keys) - 1)
+        return (self.keys[pos] == keys.view(-1)).view(keys.shape)

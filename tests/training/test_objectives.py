@@ -48,10 +48,12 @@ def test_sampled_objective_equals_the_direct_loss(planted):
     z = torch.randn(n, 8, requires_grad=True)
     loss = objective(Encoding(z=z, mu=z))["loss"]
     (grad,) = torch.autograd.grad(loss, z)
-    # as many negative pairs as undirected training edges, drawn from the same generator
-    negatives = SampledObjective(edges, n, torch.Generator().manual_seed(3)).sample_negatives(
-        edges.shape[1] // 2
-    )
+    # the first call's negatives: round 0 of the batch drawn from the same generator,
+    # as many pairs as undirected training edges, draws that hit an edge left out
+    twin = SampledObjective(edges, n, torch.Generator().manual_seed(3))
+    draws, usable = twin.draw_negatives(edges.shape[1] // 2, twin.rounds)
+    first = draws.first[0][usable[0, draws.first[0]]]
+    negatives = torch.stack([draws.row[0, first], draws.col[0, first]])
     z2 = z.detach().clone().requires_grad_()
     direct = sampled_reconstruction_loss(z2, edges, negatives)
     direct.backward()
@@ -77,3 +79,13 @@ def test_auto_objective():
     assert resolve_objective("auto", 1000, 25_000) == "dense"
     assert resolve_objective("auto", 30_000, 25_000) == "sampled"
     assert resolve_objective("sampled", 10, 25_000) == "sampled"
+
+
+def test_each_call_draws_fresh_negatives_in_batches(planted):
+    n = planted.num_nodes
+    edges = split_edges(planted.edge_index, n, seed=0).train_edge_index()
+    objective = SampledObjective(edges, n, torch.Generator().manual_seed(0))
+    assert objective.rounds > 1  # a small graph: many rounds per batch
+    z = torch.randn(n, 8)
+    losses = [float(objective(Encoding(z=z, mu=z))["loss"]) for _ in range(objective.rounds + 2)]
+    assert len(set(losses)) == len(losses)  # a new draw every call, across batches too

@@ -6,11 +6,13 @@ returns the loss and its parts (``recon``, ``kl``) for logging.
 
 from __future__ import annotations
 
+from collections import deque
+
 import torch
 
 from graphae.losses import dense_loss_weights, dense_reconstruction_loss, kl_divergence
 from graphae.nn.autoencoders import Encoding
-from graphae.sparse import PairSet, SymmetricPairs, symmetric_pair_bce
+from graphae.sparse import PairRounds, PairSet, SymmetricPairs, symmetric_pair_bce
 
 
 def resolve_objective(objective: str, num_nodes: int, dense_max_nodes: int) -> str:
@@ -63,6 +65,10 @@ class SampledObjective:
     equal in value and gradient to
     :func:`graphae.losses.sampled_reconstruction_loss` on the same pairs.
 
+    The negatives of several calls are drawn at once (:class:`~graphae.sparse.PairRounds`,
+    up to :attr:`MAX_ROUNDS` calls and :attr:`MAX_BATCH_ENTRIES` entries); each
+    call still gets its own independent draw.
+
     Args:
         train_edge_index (Tensor): training edges, both directions, no self-loops.
         num_nodes (int): number of nodes N.
@@ -71,6 +77,8 @@ class SampledObjective:
     """
 
     name = "sampled"
+    MAX_ROUNDS = 32
+    MAX_BATCH_ENTRIES = 1 << 16
 
     def __init__(
         self,
@@ -83,42 +91,60 @@ class SampledObjective:
         self.device = train_edge_index.device
         self.positives = SymmetricPairs.from_edge_index(train_edge_index, num_nodes)
         self.num_pairs = len(self.positives) // 2  # undirected training edges
-        self.edges = PairSet(train_edge_index, num_nodes)
+        loops = torch.arange(num_nodes, device=self.device).repeat(2, 1)
+        self.excluded = PairSet(torch.cat([train_edge_index, loops], dim=1), num_nodes)
         entries = len(self.positives)
         self.positive_weight = torch.full((entries,), 1 / entries, device=self.device)
+        per_round = entries + 2 * self.num_pairs
+        self.rounds = max(1, min(self.MAX_ROUNDS, self.MAX_BATCH_ENTRIES // per_round))
+        self._queue: deque[tuple[SymmetricPairs, torch.Tensor]] = deque()
 
-    def draw_negatives(self, count: int) -> tuple[SymmetricPairs, torch.Tensor, torch.Tensor]:
-        """``count`` uniform node pairs, which entries are usable, and one entry per pair.
+    def draw_negatives(self, count: int, rounds: int = 1) -> tuple[PairRounds, torch.Tensor]:
+        """``rounds`` x ``count`` uniform node pairs and which of their entries are usable.
 
-        See :meth:`graphae.sparse.SymmetricPairs.random`. An entry is usable
-        when its pair is neither a training edge nor a self-pair (a fraction
-        ``(E + N) / N²`` of draws, 0.16% on Cora); both entries of a pair agree.
+        An entry is usable when its pair is neither a training edge nor a
+        self-pair (a fraction ``(E + N) / N²`` of draws, 0.16% on Cora); both
+        entries of a pair agree.
         """
-        pairs, first = SymmetricPairs.random(count, self.num_nodes, self.generator)
-        pairs = pairs.to(self.device)
-        row, col = pairs.row, pairs.col.long()
-        usable = (row != col) & ~self.edges.contains(row, col)  # type: ignore[arg-type]
-        return pairs, usable, first.to(self.device)
+        draws = PairRounds.draw(count, self.num_nodes, rounds, self.generator)
+        row, col = draws.row.to(self.device), draws.col.to(self.device)
+        usable = ~self.excluded.contains(row, col)
+        if self.device.type != "cpu":
+            draws = PairRounds(row, col, draws.crow.to(self.device), draws.first, self.num_nodes)
+        return draws, usable
 
     def sample_negatives(self, count: int) -> torch.Tensor:
         """``[2, k]`` independent uniform non-edges, ordered pairs (k ≈ ``count``).
 
         Draws that are edges or self-pairs are dropped.
         """
-        pairs, usable, first = self.draw_negatives(count)
-        first = first[usable[first]]
-        return torch.stack([pairs.row[first], pairs.col[first].long()])  # type: ignore[index]
+        draws, usable = self.draw_negatives(count)
+        first = draws.first[0].to(self.device)
+        first = first[usable[0, first]]
+        return torch.stack([draws.row[0, first], draws.col[0, first]])
+
+    def _refill(self) -> None:
+        """Draw the negatives of the next :attr:`rounds` calls, stacked after the positives."""
+        rounds, positives = self.rounds, self.positives
+        draws, usable = self.draw_negatives(self.num_pairs, rounds)
+        # per-entry weights: each mean counts every entry (two per pair) once
+        negative_weight = usable.float()
+        negative_weight /= negative_weight.sum(1, keepdim=True).clamp(min=1.0)
+        size = len(positives)
+        crow = torch.cat([positives.crow.expand(rounds, -1), draws.crow[:, 1:] + size], dim=1)
+        col = torch.cat([positives.col.expand(rounds, -1), draws.col.int()], dim=1)
+        weight = torch.cat([self.positive_weight.expand(rounds, -1), negative_weight], dim=1)
+        for r in range(rounds):
+            pairs = SymmetricPairs(crow[r], col[r], self.num_nodes, blocks=2)
+            self._queue.append((pairs, weight[r]))
 
     def __call__(self, encoding: Encoding) -> dict[str, torch.Tensor]:
         """Loss parts for one step with freshly drawn negatives."""
+        if not self._queue:
+            self._refill()
+        pairs, weight = self._queue.popleft()
         z = encoding.z
-        negatives, usable, _ = self.draw_negatives(self.num_pairs)
-        # per-entry weights: each mean counts every entry (two per pair) once
-        negative_weight = usable.to(z.dtype)
-        negative_weight /= negative_weight.sum().clamp(min=1.0)
-        weight = torch.cat([self.positive_weight.to(z.dtype), negative_weight])
-        pairs = self.positives.stack(negatives)
-        recon = symmetric_pair_bce(z, pairs, weight, positives=len(self.positives))
+        recon = symmetric_pair_bce(z, pairs, weight.to(z.dtype), len(self.positives))
         return _with_kl(recon, encoding)
 
 
