@@ -12,12 +12,11 @@ import torch
 
 
 def _groups(pos: torch.Tensor, neg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per distinct score (ascending): number of pairs and of positives."""
-    scores = torch.cat([pos.flatten(), neg.flatten()]).double()
-    labels = torch.cat([torch.ones(pos.numel()), torch.zeros(neg.numel())]).double()
+    """Per distinct score (ascending): number of pairs and of positives (float64)."""
+    scores = torch.cat([pos.flatten(), neg.flatten()])
     _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
-    positives = torch.zeros(len(counts), dtype=torch.float64).index_add_(0, inverse.cpu(), labels)
-    return counts.cpu().double(), positives
+    positives = torch.bincount(inverse[: pos.numel()], minlength=len(counts))
+    return counts.double(), positives.double()
 
 
 def _check(pos: torch.Tensor, neg: torch.Tensor) -> None:
@@ -26,19 +25,18 @@ def _check(pos: torch.Tensor, neg: torch.Tensor) -> None:
 
 
 def _auc(counts: torch.Tensor, positives: torch.Tensor, n_pos: int, n_neg: int) -> float:
+    # a positive beats the negatives strictly below its score and ties half of its own
     negatives = counts - positives
-    below = torch.cumsum(negatives, 0) - negatives  # negatives strictly below each group
-    wins = (positives * (below + 0.5 * negatives)).sum()
-    return float(wins / (n_pos * n_neg))
+    wins = torch.dot(positives, torch.cumsum(negatives, 0) - 0.5 * negatives)
+    return float(wins) / (n_pos * n_neg)
 
 
 def _ap(counts: torch.Tensor, positives: torch.Tensor, n_pos: int) -> float:
-    tp = torch.cumsum(positives.flip(0), 0)
-    predicted = torch.cumsum(counts.flip(0), 0)
-    recall = tp / n_pos
-    precision = tp / predicted
-    steps = torch.diff(recall, prepend=recall.new_zeros(1))
-    return float((steps * precision).sum())
+    # thresholds from the highest score down: recall grows by positives / n_pos at
+    # each, where precision is (positives so far) / (pairs so far)
+    positives = positives.flip(0)
+    precision = torch.cumsum(positives, 0) / torch.cumsum(counts.flip(0), 0)
+    return float(torch.dot(positives, precision)) / n_pos
 
 
 def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
