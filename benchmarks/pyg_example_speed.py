@@ -7,11 +7,13 @@ The PyG side is a faithful re-implementation of the example (PyG 2.x):
 VGAE, backward, step) followed by ``test(test_data)`` (encode again, score the
 test pairs with scikit-learn's AUC and AP).
 
-The graphae side is ``graphae.train`` as a user runs it: the same widths,
-optimiser and epochs, the same kind of loss (training edges against as many
-freshly drawn non-edges, ``objective="sampled"``), and per epoch a training
-step followed by scoring held-out pairs (validation AUC/AP, used to keep the
-best weights), with TensorBoard and ``history.jsonl`` logging every epoch.
+The graphae side is ``graphae.train`` as a user runs it: the same input
+(features scaled to sum 1 per node, the example's ``NormalizeFeatures``:
+``normalize_features=True``), widths, optimiser and epochs, the same kind of
+loss (training edges against as many freshly drawn non-edges,
+``objective="sampled"``), and per epoch a training step followed by scoring
+held-out pairs (validation AUC/AP, used to keep the best weights), with
+TensorBoard and ``history.jsonl`` logging every epoch.
 An epoch's time is the interval between two consecutive epochs' log calls.
 
 Both run in this one process, alternating, on the same seeds and threads
@@ -156,6 +158,7 @@ def graphae_run(
         epochs=epochs,
         seed=seed,
         objective="sampled",
+        normalize_features=True,  # the example's NormalizeFeatures
         runs_dir=runs_dir,
         quiet=True,
         **settings,

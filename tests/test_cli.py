@@ -90,6 +90,16 @@ def test_train_on_cora_prints_results_and_writes_run(data_root, tmp_path, capsys
     assert metrics["test"]["auc"] > 0.8
 
 
+def test_train_with_sampled_objective_and_normalized_features(data_root, tmp_path, capsys):
+    args = ["train", "--model", "gae", "--epochs", "150", "--objective", "sampled"]
+    args += ["--normalize-features", "--data-root", str(data_root)]
+    assert main([*args, "--runs-dir", str(tmp_path / "runs"), "--quiet", "--no-figures"]) == 0
+    assert "sampled objective" in capsys.readouterr().out
+    run = tmp_path / "runs" / "gae_cora_16d_150ep"
+    assert json.loads((run / "config.json").read_text())["config"]["normalize_features"] is True
+    assert json.loads((run / "metrics.json").read_text())["test"]["auc"] > 0.8
+
+
 def test_version_and_help(capsys):
     with pytest.raises(SystemExit) as info:
         main(["--version"])

@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="identity features (the paper's GAE*/VGAE*)",
     )
+    train.add_argument(
+        "--normalize-features",
+        action="store_true",
+        help="scale each node's features to sum 1 (PyG's NormalizeFeatures; the paper "
+        "uses them as given)",
+    )
     train.add_argument("--hidden-dim", type=int, default=defaults.hidden_dim)
     train.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
     train.add_argument("--epochs", type=int, default=defaults.epochs)

@@ -30,6 +30,7 @@ class TrainConfig:
     model: str = "vgae"  # "gae" or "vgae"
     dataset: str = "Cora"  # a Planetoid graph: Cora, CiteSeer, PubMed
     features: bool = True  # False: identity features (the paper's GAE*/VGAE*)
+    normalize_features: bool = False  # rows scaled to sum 1 (PyG's NormalizeFeatures)
     hidden_dim: int = 32  # width of the first GCN layer
     latent_dim: int = 16  # embedding size (the second GCN layer)
     epochs: int = 200  # full-batch training steps

@@ -188,7 +188,7 @@ def _run(
     num_nodes = int(data.num_nodes)
     train_edges = split.train_edge_index().to(device)
     adj = gcn_adjacency(train_edges, num_nodes)
-    x = prepare_features(data.x, config.features)
+    x = prepare_features(data.x, config.features, config.normalize_features)
     x = x.to(device) if x is not None else None
     in_dim = x.shape[1] if x is not None else num_nodes
 

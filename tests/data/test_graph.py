@@ -28,3 +28,16 @@ def test_prepare_features_layouts():
     torch.testing.assert_close(prepare_features(sparse_x).to_dense(), sparse_x)
     assert prepare_features(dense_x).layout == torch.strided
     assert prepare_features(dense_x, use_features=False) is None
+
+
+def test_prepare_features_normalizes_rows_like_pyg():
+    x = torch.zeros(4, 30)
+    x[0, [1, 2]] = 1.0
+    x[2, [0, 5, 9, 12]] = 3.0  # row 1 and 3 stay empty
+    got = prepare_features(x, normalize=True)
+    assert got.layout == torch.sparse_csr  # still sparse
+    torch.testing.assert_close(got.to_dense().sum(1), torch.tensor([1.0, 0.0, 1.0, 0.0]))
+    torch.testing.assert_close(got.to_dense()[2, 5], torch.tensor(0.25))
+    torch.testing.assert_close(
+        prepare_features(x), x.to_sparse_csr().to_dense(), check_layout=False
+    )

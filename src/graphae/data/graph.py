@@ -54,7 +54,9 @@ def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     return to_csr(index, weight, (num_nodes, num_nodes))
 
 
-def prepare_features(x: torch.Tensor | None, use_features: bool = True) -> torch.Tensor | None:
+def prepare_features(
+    x: torch.Tensor | None, use_features: bool = True, normalize: bool = False
+) -> torch.Tensor | None:
     """Features as the encoder takes them.
 
     Args:
@@ -63,6 +65,9 @@ def prepare_features(x: torch.Tensor | None, use_features: bool = True) -> torch
             of the paper (GAE*/VGAE*): identity features, returned as ``None``
             so the first layer uses its weight matrix directly (``I·W = W``)
             instead of multiplying an ``N x N`` identity. (default: ``True``)
+        normalize (bool, optional): scale each row to sum 1 with PyG's
+            ``NormalizeFeatures`` (what its examples do; the paper's code
+            uses the features as given). (default: ``False``)
 
     Returns:
         Tensor or None: sparse CSR when density <= 20%, dense otherwise, or
@@ -72,6 +77,11 @@ def prepare_features(x: torch.Tensor | None, use_features: bool = True) -> torch
     if not use_features or x is None:
         return None
     x = x.float()
+    if normalize:
+        from torch_geometric.data import Data
+        from torch_geometric.transforms import NormalizeFeatures
+
+        x = NormalizeFeatures()(Data(x=x.to_dense() if x.layout != torch.strided else x)).x
     if x.is_sparse or x.layout == torch.sparse_csr:
         return x
     nnz = int(torch.count_nonzero(x))
