@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from graphae import load_checkpoint
 from graphae.cli import main
 
 
@@ -90,14 +91,17 @@ def test_train_on_cora_prints_results_and_writes_run(data_root, tmp_path, capsys
     assert metrics["test"]["auc"] > 0.8
 
 
-def test_train_with_sampled_objective_and_normalized_features(data_root, tmp_path, capsys):
+def test_train_with_the_pyg_example_settings(data_root, tmp_path, capsys):
     args = ["train", "--model", "gae", "--epochs", "150", "--objective", "sampled"]
-    args += ["--normalize-features", "--data-root", str(data_root)]
+    args += ["--normalize-features", "--bias", "--data-root", str(data_root)]
     assert main([*args, "--runs-dir", str(tmp_path / "runs"), "--quiet", "--no-figures"]) == 0
     assert "sampled objective" in capsys.readouterr().out
     run = tmp_path / "runs" / "gae_cora_16d_150ep"
-    assert json.loads((run / "config.json").read_text())["config"]["normalize_features"] is True
+    config = json.loads((run / "config.json").read_text())["config"]
+    assert config["normalize_features"] is True and config["bias"] is True
     assert json.loads((run / "metrics.json").read_text())["test"]["auc"] > 0.8
+    model, _ = load_checkpoint(run)  # the biases come back with the weights
+    assert model.encoder.conv2.bias is not None
 
 
 def test_version_and_help(capsys):

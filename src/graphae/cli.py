@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr", type=float, default=defaults.lr)
     train.add_argument("--dropout", type=float, default=defaults.dropout)
     train.add_argument(
+        "--bias",
+        action="store_true",
+        help="GCN layers with a bias (PyG's GCNConv default; the paper's have none)",
+    )
+    train.add_argument(
         "--objective",
         choices=OBJECTIVES,
         default=defaults.objective,

@@ -36,6 +36,7 @@ class TrainConfig:
     epochs: int = 200  # full-batch training steps
     lr: float = 0.01  # Adam learning rate
     dropout: float = 0.0  # dropout on layer inputs (the paper uses none)
+    bias: bool = False  # GCN layers with a bias (PyG's GCNConv default; the paper has none)
     objective: str = "auto"  # "dense" (paper), "sampled" (O(E)), "auto" picks
     dense_max_nodes: int = 25_000  # "auto" uses dense up to this many nodes
     val_fraction: float = 0.05  # share of undirected edges held out for validation

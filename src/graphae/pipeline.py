@@ -194,7 +194,7 @@ def _run(
 
     torch.manual_seed(config.seed)
     model = build_model(
-        config.model, in_dim, config.hidden_dim, config.latent_dim, config.dropout
+        config.model, in_dim, config.hidden_dim, config.latent_dim, config.dropout, config.bias
     ).to(device)
     if objective_name == "dense":
         objective: Any = DenseObjective(train_edges, num_nodes)

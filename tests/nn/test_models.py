@@ -95,3 +95,27 @@ def test_variational_heads_share_one_sparse_product_without_changing_the_numbers
     (encoder.conv_mu(h, adj).sum() + 2 * encoder.conv_logstd(h, adj).sum()).backward()
     for a, p in zip(fused, encoder.parameters(), strict=True):
         torch.testing.assert_close(a, p.grad)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_bias_adds_a_learned_offset_per_layer(name, graph):
+    x, adj = graph
+    torch.manual_seed(0)
+    plain = build_model(name, x.shape[1], hidden_dim=8, latent_dim=4)
+    torch.manual_seed(0)
+    biased = build_model(name, x.shape[1], hidden_dim=8, latent_dim=4, bias=True)
+    biases = [n for n, _ in biased.named_parameters() if n.endswith("bias")]
+    assert len(biases) == (3 if name == "vgae" else 2)
+    assert not [n for n, _ in plain.named_parameters() if n.endswith("bias")]
+    # zero-initialised: the same function until trained
+    torch.testing.assert_close(biased.embed(x, adj), plain.embed(x, adj))
+    with torch.no_grad():
+        for name_, p in biased.named_parameters():
+            if name_.endswith("bias"):
+                p.fill_(0.5)
+    encoder = biased.encoder
+    last = encoder.conv_mu if name == "vgae" else encoder.conv2
+    h = torch.relu(encoder.conv1(x, adj))
+    torch.testing.assert_close(biased.embed(x, adj), last(h, adj))  # the shared-head path too
+    biased.encode(x, adj).z.sum().backward()
+    assert all(p.grad is not None for p in biased.parameters())

@@ -45,7 +45,12 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[GAE, T
     state = torch.load(path, map_location=map_location, weights_only=True)
     config = TrainConfig.from_dict(state["config"])
     model = build_model(
-        config.model, state["in_dim"], config.hidden_dim, config.latent_dim, config.dropout
+        config.model,
+        state["in_dim"],
+        config.hidden_dim,
+        config.latent_dim,
+        config.dropout,
+        config.bias,
     )
     model.load_state_dict(state["state_dict"])
     return model.eval(), config

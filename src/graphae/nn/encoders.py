@@ -24,15 +24,22 @@ class GCNEncoder(nn.Module):
         hidden_dim (int, optional): first-layer width. (default: ``32``)
         latent_dim (int, optional): embedding size. (default: ``16``)
         dropout (float, optional): dropout on each layer's input. (default: ``0.0``)
+        bias (bool, optional): layers with a bias (as PyG's ``GCNConv``).
+            (default: ``False``, the paper's)
 
     """
 
     def __init__(
-        self, in_dim: int, hidden_dim: int = 32, latent_dim: int = 16, dropout: float = 0.0
+        self,
+        in_dim: int,
+        hidden_dim: int = 32,
+        latent_dim: int = 16,
+        dropout: float = 0.0,
+        bias: bool = False,
     ) -> None:
         super().__init__()
-        self.conv1 = GraphConv(in_dim, hidden_dim, dropout)
-        self.conv2 = GraphConv(hidden_dim, latent_dim, dropout)
+        self.conv1 = GraphConv(in_dim, hidden_dim, dropout, bias)
+        self.conv2 = GraphConv(hidden_dim, latent_dim, dropout, bias)
 
     def forward(self, x: torch.Tensor | None, adj: torch.Tensor) -> torch.Tensor:
         """Return the ``N x latent_dim`` embedding Z."""
@@ -51,16 +58,23 @@ class VariationalGCNEncoder(nn.Module):
         hidden_dim (int, optional): shared first-layer width. (default: ``32``)
         latent_dim (int, optional): embedding size. (default: ``16``)
         dropout (float, optional): dropout on each layer's input. (default: ``0.0``)
+        bias (bool, optional): layers with a bias (as PyG's ``GCNConv``).
+            (default: ``False``, the paper's)
 
     """
 
     def __init__(
-        self, in_dim: int, hidden_dim: int = 32, latent_dim: int = 16, dropout: float = 0.0
+        self,
+        in_dim: int,
+        hidden_dim: int = 32,
+        latent_dim: int = 16,
+        dropout: float = 0.0,
+        bias: bool = False,
     ) -> None:
         super().__init__()
-        self.conv1 = GraphConv(in_dim, hidden_dim, dropout)
-        self.conv_mu = GraphConv(hidden_dim, latent_dim, dropout)
-        self.conv_logstd = GraphConv(hidden_dim, latent_dim, dropout)
+        self.conv1 = GraphConv(in_dim, hidden_dim, dropout, bias)
+        self.conv_mu = GraphConv(hidden_dim, latent_dim, dropout, bias)
+        self.conv_logstd = GraphConv(hidden_dim, latent_dim, dropout, bias)
 
     def forward(
         self, x: torch.Tensor | None, adj: torch.Tensor
@@ -73,5 +87,7 @@ class VariationalGCNEncoder(nn.Module):
         # numbers, one sparse product (and one in the backward pass) fewer
         weight = torch.cat([self.conv_mu.weight, self.conv_logstd.weight], dim=1)
         out = sparse_matmul(adj, h @ weight)
+        if self.conv_mu.bias is not None and self.conv_logstd.bias is not None:
+            out = out + torch.cat([self.conv_mu.bias, self.conv_logstd.bias])
         mu, logstd = out.split(self.conv_mu.out_dim, dim=1)
         return mu, logstd

@@ -15,8 +15,13 @@ MODELS: dict[str, tuple[type[GAE], type[nn.Module]]] = {
 
 
 def build_model(
-    name: str, in_dim: int, hidden_dim: int = 32, latent_dim: int = 16, dropout: float = 0.0
+    name: str,
+    in_dim: int,
+    hidden_dim: int = 32,
+    latent_dim: int = 16,
+    dropout: float = 0.0,
+    bias: bool = False,
 ) -> GAE:
     """Instantiate ``"gae"`` or ``"vgae"`` with a GCN encoder and inner-product decoder."""
     model_cls, encoder_cls = MODELS[name]
-    return model_cls(encoder_cls(in_dim, hidden_dim, latent_dim, dropout))
+    return model_cls(encoder_cls(in_dim, hidden_dim, latent_dim, dropout, bias))

@@ -31,27 +31,33 @@ def sparse_dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
 
 
 class GraphConv(nn.Module):
-    """Graph convolution of Kipf & Welling (ICLR 2017) without bias.
+    """Graph convolution of Kipf & Welling (ICLR 2017), without bias by default.
 
     .. math::
-        H' = \\hat{A}\\, \\mathrm{dropout}(H)\\, W
+        H' = \\hat{A}\\, \\mathrm{dropout}(H)\\, W \\; (+\\, b)
 
     Args:
         in_dim (int): input width F (for identity features: the node count N).
         out_dim (int): output width.
         dropout (float, optional): dropout on the input. (default: ``0.0``)
+        bias (bool, optional): add a learned bias, zero-initialised (PyG's
+            ``GCNConv`` default; the VGAE paper's layers have none).
+            (default: ``False``)
 
     """
 
-    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.0) -> None:
+    def __init__(self, in_dim: int, out_dim: int, dropout: float = 0.0, bias: bool = False) -> None:
         super().__init__()
         self.in_dim, self.out_dim, self.dropout = in_dim, out_dim, dropout
         self.weight = nn.Parameter(torch.empty(in_dim, out_dim))
+        self.bias = nn.Parameter(torch.zeros(out_dim)) if bias else None
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Glorot-uniform initialisation, as in the reference code."""
+        """Glorot-uniform weights, as in the reference code; zero bias, as in PyG."""
         nn.init.xavier_uniform_(self.weight)
+        if self.bias is not None:
+            nn.init.zeros_(self.bias)
 
     def forward(self, x: torch.Tensor | None, adj: torch.Tensor) -> torch.Tensor:
         """Apply the layer.
@@ -74,8 +80,11 @@ class GraphConv(nn.Module):
             support = sparse_matmul(sparse_dropout(x, self.dropout, self.training), self.weight)
         else:
             support = F.dropout(x, self.dropout, self.training) @ self.weight
-        return sparse_matmul(adj, support)
+        out = sparse_matmul(adj, support)
+        return out if self.bias is None else out + self.bias
 
     def extra_repr(self) -> str:
-        """Sizes and dropout, shown by ``print(model)``."""
-        return f"{self.in_dim}, {self.out_dim}, dropout={self.dropout}"
+        """Sizes, dropout and bias, shown by ``print(model)``."""
+        return (
+            f"{self.in_dim}, {self.out_dim}, dropout={self.dropout}, bias={self.bias is not None}"
+        )
