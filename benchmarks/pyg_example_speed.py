@@ -34,6 +34,7 @@ graphae: test AUC on the best-validation weights, scored once).
 from __future__ import annotations
 
 import argparse
+import gc
 import random
 import shutil
 import statistics
@@ -228,11 +229,13 @@ def main() -> None:
             for model in args.models:
                 pyg_ms, our_ms, pyg_auc, our_auc, paper_auc = [], [], [], [], []
                 for seed in range(args.seeds):
+                    gc.collect()  # each timed run starts without the last one's garbage
                     seconds, auc, split = pyg_example(
                         data, model == "vgae", args.epochs, seed, bias=not args.pyg_no_bias
                     )
                     pyg_ms.append(1000 * statistics.median(seconds))
                     pyg_auc.append(auc)
+                    gc.collect()
                     seconds, auc = graphae_run(
                         data, model, args.epochs, seed, runs_dir, split, **EXAMPLE_MODEL
                     )
