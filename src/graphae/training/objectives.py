@@ -78,6 +78,8 @@ class SampledObjective:
 
     name = "sampled"
     MAX_ROUNDS = 32
+    #: a batch's arrays stay in the L2 cache; larger batches measured slower per
+    #: call (Cora: 226 µs per call for 4 calls per batch, 457 µs for 16)
     MAX_BATCH_ENTRIES = 1 << 16
 
     def __init__(
