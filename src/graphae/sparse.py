@@ -124,8 +124,9 @@ class SymmetricPairs:
         col: second node of each entry (int32).
         num_nodes: N.
         blocks: number of stacked pair sets.
-        row: first node of each entry (int64), kept by :meth:`random` for
-            membership tests; ``None`` otherwise.
+        row: first node of each entry (int64) where it is at hand
+            (:meth:`from_edge_index`, :meth:`PairRounds.pairs`); ``None``
+            otherwise.
 
     """
 
@@ -146,13 +147,6 @@ class SymmetricPairs:
     def __len__(self) -> int:
         """Number of entries (twice the number of pairs)."""
         return int(self.col.numel())
-
-    def to(self, device: torch.device | str) -> SymmetricPairs:
-        """The same pairs on ``device``."""
-        row = self.row.to(device) if self.row is not None else None
-        return SymmetricPairs(
-            self.crow.to(device), self.col.to(device), self.num_nodes, self.blocks, row
-        )
 
     def stack(self, other: SymmetricPairs) -> SymmetricPairs:
         """These pair sets followed by ``other``'s, as one pattern (entries in that order)."""

@@ -112,7 +112,8 @@ class SampledObjective:
         row, col = draws.row.to(self.device), draws.col.to(self.device)
         usable = ~self.excluded.contains(row, col)
         if self.device.type != "cpu":
-            draws = PairRounds(row, col, draws.crow.to(self.device), draws.first, self.num_nodes)
+            crow, first = draws.crow.to(self.device), draws.first.to(self.device)
+            draws = PairRounds(row, col, crow, first, self.num_nodes)
         return draws, usable
 
     def sample_negatives(self, count: int) -> torch.Tensor:
@@ -121,7 +122,7 @@ class SampledObjective:
         Draws that are edges or self-pairs are dropped.
         """
         draws, usable = self.draw_negatives(count)
-        first = draws.first[0].to(self.device)
+        first = draws.first[0]
         first = first[usable[0, first]]
         return torch.stack([draws.row[0, first], draws.col[0, first]])
 
