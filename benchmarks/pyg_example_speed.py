@@ -18,11 +18,15 @@ The last column is graphae's default, the paper's model (raw features, no
 bias), trained on the same split, for reference.
 An epoch's time is the interval between two consecutive epochs' log calls.
 
-Both run in this one process, alternating, on the same seeds and threads
-(the example seeds nothing; here torch and Python's ``random``, which PyG's
-negative sampling uses, are seeded so that its numbers repeat), and on the
-same split: the example's ``RandomLinkSplit`` is handed to ``graphae.train``
-(``split=``), so that the test AUCs compare the methods on identical pairs.
+Both run in this one process on the same seeds and threads, interleaved:
+ten epochs of graphae, ten of the example, and so on (:class:`Interleave`),
+so that both go through the same slow and fast moments of the machine; each
+keeps its own random state (the example seeds nothing; here torch and
+Python's ``random``, which PyG's negative sampling uses, are seeded so that
+its numbers repeat, and its state is swapped in around its epochs), so both
+compute exactly what they compute alone. Both train on the same split: the
+example's ``RandomLinkSplit`` is handed to ``graphae.train`` (``split=``),
+so that the test AUCs compare the methods on identical pairs.
 Printed per data set and model: median ms/epoch of each, their ratio, the
 test AUC of each (mean ± standard deviation over seeds; PyG: the example's
 last-epoch test AUC; graphae: test AUC on the best-validation weights, scored
@@ -56,106 +60,151 @@ from graphae.tracking import Tracker
 EXAMPLE_MODEL = {"normalize_features": True, "bias": True}
 
 
-class EpochClock(Tracker):
-    """Timestamps of the per-epoch ``log_metrics`` calls (one per epoch)."""
+class PygExample:
+    """The example's script body, one epoch per :meth:`epoch` call.
 
-    def __init__(self) -> None:
-        self.stamps: list[float] = []
-
-    def start_run(self, run_dir: Path | None) -> None:
-        """Start the clock."""
-        self.stamps = [time.perf_counter()]
-
-    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        """An epoch ended."""
-        if "train/loss" in metrics:  # not the final test/* line
-            self.stamps.append(time.perf_counter())
-
-    def epoch_seconds(self) -> list[float]:
-        """Durations between consecutive epochs."""
-        return [b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False)]
-
-
-def pyg_example(
-    data: Any, variational: bool, epochs: int, seed: int, bias: bool = True
-) -> tuple[list[float], float, LinkSplit]:
-    """The example's script body; returns (seconds per epoch, last test AUC, its split).
-
+    The constructor runs the script up to its training loop (seeding, the
+    transform and split, the model and optimiser); each :meth:`epoch` is one
+    pass of the loop: the example's ``train()`` then ``test(test_data)``.
     ``bias=False`` gives its ``GCNConv`` layers no bias, as in the paper's GAE.
+
+    Torch's global random state is swapped in and out around every epoch, so
+    the example draws the same numbers (and graphae, running between its
+    epochs, the same as alone) as if each ran by itself.
     """
-    import functools
 
-    import torch_geometric.transforms as T
-    from torch_geometric.nn import GAE, VGAE
-    from torch_geometric.nn import GCNConv as _GCNConv
+    def __init__(self, data: Any, variational: bool, seed: int, bias: bool = True) -> None:
+        import functools
 
-    GCNConv = functools.partial(_GCNConv, bias=bias)
+        import torch_geometric.transforms as T
+        from torch_geometric.nn import GAE, VGAE
+        from torch_geometric.nn import GCNConv as _GCNConv
 
-    class GCNEncoder(torch.nn.Module):
-        def __init__(self, in_channels: int, out_channels: int) -> None:
-            super().__init__()
-            self.conv1 = GCNConv(in_channels, 2 * out_channels)
-            self.conv2 = GCNConv(2 * out_channels, out_channels)
+        GCNConv = functools.partial(_GCNConv, bias=bias)
 
-        def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
-            x = self.conv1(x, edge_index).relu()
-            return self.conv2(x, edge_index)
+        class GCNEncoder(torch.nn.Module):
+            def __init__(self, in_channels: int, out_channels: int) -> None:
+                super().__init__()
+                self.conv1 = GCNConv(in_channels, 2 * out_channels)
+                self.conv2 = GCNConv(2 * out_channels, out_channels)
 
-    class VariationalGCNEncoder(torch.nn.Module):
-        def __init__(self, in_channels: int, out_channels: int) -> None:
-            super().__init__()
-            self.conv1 = GCNConv(in_channels, 2 * out_channels)
-            self.conv_mu = GCNConv(2 * out_channels, out_channels)
-            self.conv_logstd = GCNConv(2 * out_channels, out_channels)
+            def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor:
+                x = self.conv1(x, edge_index).relu()
+                return self.conv2(x, edge_index)
 
-        def forward(self, x: torch.Tensor, edge_index: torch.Tensor) -> tuple[torch.Tensor, ...]:
-            x = self.conv1(x, edge_index).relu()
-            return self.conv_mu(x, edge_index), self.conv_logstd(x, edge_index)
+        class VariationalGCNEncoder(torch.nn.Module):
+            def __init__(self, in_channels: int, out_channels: int) -> None:
+                super().__init__()
+                self.conv1 = GCNConv(in_channels, 2 * out_channels)
+                self.conv_mu = GCNConv(2 * out_channels, out_channels)
+                self.conv_logstd = GCNConv(2 * out_channels, out_channels)
 
-    torch.manual_seed(seed)
-    random.seed(seed)  # PyG's negative_sampling draws with Python's random module
-    transform = T.Compose(
-        [
-            T.NormalizeFeatures(),
-            T.RandomLinkSplit(
-                num_val=0.05,
-                num_test=0.1,
-                is_undirected=True,
-                split_labels=True,
-                add_negative_train_samples=False,
-            ),
-        ]
-    )
-    train_data, val_data, test_data = transform(data.clone())
-    in_channels, out_channels = data.num_features, 16
-    encoder = (VariationalGCNEncoder if variational else GCNEncoder)(in_channels, out_channels)
-    model = (VGAE if variational else GAE)(encoder)
-    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+            def forward(
+                self, x: torch.Tensor, edge_index: torch.Tensor
+            ) -> tuple[torch.Tensor, ...]:
+                x = self.conv1(x, edge_index).relu()
+                return self.conv_mu(x, edge_index), self.conv_logstd(x, edge_index)
 
-    def train_step() -> float:
+        outer = torch.get_rng_state()
+        torch.manual_seed(seed)
+        random.seed(seed)  # PyG's negative_sampling draws with Python's random module
+        transform = T.Compose(
+            [
+                T.NormalizeFeatures(),
+                T.RandomLinkSplit(
+                    num_val=0.05,
+                    num_test=0.1,
+                    is_undirected=True,
+                    split_labels=True,
+                    add_negative_train_samples=False,
+                ),
+            ]
+        )
+        self.train_data, self.val_data, self.test_data = transform(data.clone())
+        in_channels, out_channels = data.num_features, 16
+        encoder = (VariationalGCNEncoder if variational else GCNEncoder)(in_channels, out_channels)
+        self.model = (VGAE if variational else GAE)(encoder)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=0.01)
+        self.variational = variational
+        self.rng_state = torch.get_rng_state()
+        torch.set_rng_state(outer)
+        self.seconds: list[float] = []
+        self.auc = float("nan")
+
+    def train_step(self) -> float:
+        """The example's ``train()``."""
+        model, train_data = self.model, self.train_data
         model.train()
-        optimizer.zero_grad()
+        self.optimizer.zero_grad()
         z = model.encode(train_data.x, train_data.edge_index)
         loss = model.recon_loss(z, train_data.pos_edge_label_index)
-        if variational:
+        if self.variational:
             loss = loss + (1 / train_data.num_nodes) * model.kl_loss()
         loss.backward()
-        optimizer.step()
+        self.optimizer.step()
         return float(loss.detach())
 
     @torch.no_grad()
-    def test(data: Any) -> tuple[float, float]:
-        model.eval()
-        z = model.encode(data.x, data.edge_index)
-        return model.test(z, data.pos_edge_label_index, data.neg_edge_label_index)
+    def test(self, data: Any) -> tuple[float, float]:
+        """The example's ``test()``: AUC and AP with scikit-learn."""
+        self.model.eval()
+        z = self.model.encode(data.x, data.edge_index)
+        return self.model.test(z, data.pos_edge_label_index, data.neg_edge_label_index)
 
-    seconds, auc = [], 0.0
-    for _ in range(epochs):
+    def epoch(self) -> None:
+        """One pass of the example's loop, timed; keeps the test AUC."""
+        outer = torch.get_rng_state()
+        torch.set_rng_state(self.rng_state)
         start = time.perf_counter()
-        train_step()
-        auc, _ = test(test_data)
-        seconds.append(time.perf_counter() - start)
-    return seconds, float(auc), _as_link_split(train_data, val_data, test_data)
+        self.train_step()
+        auc, _ = self.test(self.test_data)
+        self.seconds.append(time.perf_counter() - start)
+        self.auc = float(auc)
+        self.rng_state = torch.get_rng_state()
+        torch.set_rng_state(outer)
+
+    def split(self) -> LinkSplit:
+        """The example's split as graphae's (each pair once, smaller node first)."""
+        return _as_link_split(self.train_data, self.val_data, self.test_data)
+
+
+class Interleave(Tracker):
+    """Times graphae's epochs and runs the example's in between, in blocks.
+
+    After every ``block`` epochs of graphae, ``block`` epochs of the example
+    run (:meth:`finish` runs what is left of them). graphae's trainer logs
+    once per epoch; an epoch's time is the interval between two consecutive
+    log calls, less any of the example's epochs run in between. On a shared
+    VM the machine's speed drifts by up to 1.5-2x over seconds; alternating
+    every few tens of milliseconds puts both through the same drifts. Blocks
+    rather than single epochs, because each evicts the other's data from the
+    caches: the first graphae epoch after a block runs cold (it is counted),
+    the others as graphae runs alone.
+    """
+
+    def __init__(self, example: PygExample | None = None, block: int = 10) -> None:
+        self.example, self.block = example, block
+        self.seconds: list[float] = []
+        self._resumed = 0.0
+
+    def start_run(self, run_dir: Path | None) -> None:
+        """Start the clock."""
+        self._resumed = time.perf_counter()
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """An epoch of graphae ended: note its time; after a block, run the example's."""
+        if "train/loss" not in metrics:  # the final test/* line
+            return
+        self.seconds.append(time.perf_counter() - self._resumed)
+        if self.example is not None and len(self.seconds) % self.block == 0:
+            for _ in range(self.block):
+                self.example.epoch()
+        self._resumed = time.perf_counter()
+
+    def finish(self, epochs: int) -> None:
+        """Run the example up to ``epochs`` epochs."""
+        while self.example is not None and len(self.example.seconds) < epochs:
+            self.example.epoch()
 
 
 def _as_link_split(train_data: Any, val_data: Any, test_data: Any) -> LinkSplit:
@@ -181,10 +230,15 @@ def graphae_run(
     seed: int,
     runs_dir: str,
     split: LinkSplit | None = None,
+    example: PygExample | None = None,
     **settings: Any,
 ) -> tuple[list[float], float]:
-    """``graphae.train`` with a run directory; returns (seconds per epoch, test AUC)."""
-    clock = EpochClock()
+    """``graphae.train`` with a run directory; returns (seconds per epoch, test AUC).
+
+    With ``example``, its epochs run interleaved with graphae's (see
+    :class:`Interleave`; not timed as graphae's).
+    """
+    clock = Interleave(example)
     config = TrainConfig(
         model=model,
         dataset=data.name,
@@ -196,7 +250,8 @@ def graphae_run(
         **settings,
     )
     result = train(config, data=data, split=split, trackers=[clock])
-    return clock.epoch_seconds(), result.metrics["test"]["auc"]
+    clock.finish(epochs)
+    return clock.seconds, result.metrics["test"]["auc"]
 
 
 def main() -> None:
@@ -232,16 +287,14 @@ def main() -> None:
             for model in args.models:
                 pyg_ms, our_ms, pyg_auc, our_auc, paper_auc = [], [], [], [], []
                 for seed in range(args.seeds):
+                    example = PygExample(data, model == "vgae", seed, bias=not args.pyg_no_bias)
+                    split = example.split()
                     gc.collect()  # each timed run starts without the last one's garbage
-                    seconds, auc, split = pyg_example(
-                        data, model == "vgae", args.epochs, seed, bias=not args.pyg_no_bias
-                    )
-                    pyg_ms.append(1000 * statistics.median(seconds))
-                    pyg_auc.append(auc)
-                    gc.collect()
                     seconds, auc = graphae_run(
-                        data, model, args.epochs, seed, runs_dir, split, **EXAMPLE_MODEL
+                        data, model, args.epochs, seed, runs_dir, split, example, **EXAMPLE_MODEL
                     )
+                    pyg_ms.append(1000 * statistics.median(example.seconds))
+                    pyg_auc.append(example.auc)
                     our_ms.append(1000 * statistics.median(seconds))
                     our_auc.append(auc)
                     _, auc = graphae_run(data, model, args.epochs, seed, runs_dir, split)
