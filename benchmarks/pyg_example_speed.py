@@ -19,7 +19,7 @@ bias), trained on the same split, for reference.
 An epoch's time is the interval between two consecutive epochs' log calls.
 
 Both run in this one process on the same seeds and threads, interleaved:
-ten epochs of graphae, ten of the example, and so on (:class:`Interleave`),
+50 epochs of graphae, 50 of the example, and so on (:class:`Interleave`),
 so that both go through the same slow and fast moments of the machine; each
 keeps its own random state (the example seeds nothing; here torch and
 Python's ``random``, which PyG's negative sampling uses, are seeded so that
@@ -176,13 +176,14 @@ class Interleave(Tracker):
     once per epoch; an epoch's time is the interval between two consecutive
     log calls, less any of the example's epochs run in between. On a shared
     VM the machine's speed drifts by up to 1.5-2x over seconds; alternating
-    every few tens of milliseconds puts both through the same drifts. Blocks
-    rather than single epochs, because each evicts the other's data from the
-    caches: the first graphae epoch after a block runs cold (it is counted),
-    the others as graphae runs alone.
+    about every second puts both through the same drifts. Blocks rather than
+    single epochs, because each evicts the other's data from the caches:
+    graphae's first few epochs after a block run up to 3x slower (they are
+    counted); with blocks of 10 its median epoch measured ~10% slower than
+    alone, with blocks of 50 as alone (Cora GAE, 5 seeds each).
     """
 
-    def __init__(self, example: PygExample | None = None, block: int = 10) -> None:
+    def __init__(self, example: PygExample | None = None, block: int = 50) -> None:
         self.example, self.block = example, block
         self.seconds: list[float] = []
         self._resumed = 0.0
