@@ -19,6 +19,7 @@ from graphae.cli import main
         ["--model", "nope"],
         ["--dataset", "Foo"],
         ["--device", "tpu9"],
+        ["--test-graph", "test"],
     ],
 )
 def test_bad_input_is_one_line_exit_2_no_run_dir(args, tmp_path, capsys, monkeypatch):
@@ -93,12 +94,14 @@ def test_train_on_cora_prints_results_and_writes_run(data_root, tmp_path, capsys
 
 def test_train_with_the_pyg_example_settings(data_root, tmp_path, capsys):
     args = ["train", "--model", "gae", "--epochs", "150", "--objective", "sampled"]
-    args += ["--normalize-features", "--bias", "--data-root", str(data_root)]
+    args += ["--normalize-features", "--bias", "--test-graph", "train+val"]
+    args += ["--data-root", str(data_root)]
     assert main([*args, "--runs-dir", str(tmp_path / "runs"), "--quiet", "--no-figures"]) == 0
     assert "sampled objective" in capsys.readouterr().out
     run = tmp_path / "runs" / "gae_cora_16d_150ep"
     config = json.loads((run / "config.json").read_text())["config"]
     assert config["normalize_features"] is True and config["bias"] is True
+    assert config["test_graph"] == "train+val"
     assert json.loads((run / "metrics.json").read_text())["test"]["auc"] > 0.8
     model, _ = load_checkpoint(run)  # the biases come back with the weights
     assert model.encoder.conv2.bias is not None

@@ -20,6 +20,7 @@ from graphae.errors import ConfigError
         ("seed", -1, "seed"),
         ("eval_every", 0, "eval-every"),
         ("name", "a/b", "name"),
+        ("test_graph", "val", "test-graph"),
     ],
 )
 def test_invalid_settings_are_rejected(field, value, message):
@@ -31,6 +32,7 @@ def test_defaults_are_the_papers():
     c = TrainConfig()
     assert (c.hidden_dim, c.latent_dim, c.epochs, c.lr, c.dropout) == (32, 16, 200, 0.01, 0.0)
     assert (c.val_fraction, c.test_fraction) == (0.05, 0.10)
+    assert c.test_graph == "train"  # the encoder never sees held-out edges
 
 
 def test_run_name_reads_at_a_glance():

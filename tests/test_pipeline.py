@@ -98,6 +98,25 @@ def test_run_directory_contents_and_reload(planted, tmp_path):
     assert link_metrics(model.decode, z, *split.pairs("test")) == metrics["test"]
 
 
+def test_test_graph_with_validation_edges(planted, tmp_path):
+    """``test_graph="train+val"`` changes only the graph the test pairs are scored on."""
+    base = train(small(tmp_path, model="gae", epochs=30), data=planted, save=False)
+    both = train(small(tmp_path, model="gae", epochs=30, test_graph="train+val"), data=planted)
+    assert both.metrics["val"] == base.metrics["val"]  # training and selection unchanged
+    assert both.metrics["test"] != base.metrics["test"]
+    assert both.metrics["test_graph"] == "train+val"
+    split, n = both.split, planted.num_nodes
+    x = prepare_features(planted.x)
+    for graph, result in ((split.train_edge_index(), base), (split.train_val_edge_index(), both)):
+        z = result.model.embed(x, gcn_adjacency(graph, n))
+        torch.testing.assert_close(z, result.embeddings)
+        assert link_metrics(result.model.decode, z, *split.pairs("test")) == result.metrics["test"]
+    # the saved embeddings are the ones the test pairs were scored with
+    np.testing.assert_allclose(np.load(both.run_dir / "embeddings.npy"), both.embeddings.numpy())
+    config = json.loads((both.run_dir / "config.json").read_text())
+    assert config["config"]["test_graph"] == "train+val"
+
+
 def test_existing_run_directory_is_never_overwritten(planted, tmp_path):
     first = train(small(tmp_path, epochs=2), data=planted).run_dir
     second = train(small(tmp_path, epochs=2), data=planted).run_dir

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from graphae.analysis.compare import METRICS
-from graphae.config import MODELS, OBJECTIVES, SELECT_METRICS, TrainConfig
+from graphae.config import MODELS, OBJECTIVES, SELECT_METRICS, TEST_GRAPHS, TrainConfig
 from graphae.errors import GraphaeError
 from graphae.vae.cli import add_vae_parser
 
@@ -76,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--eval-every", type=int, default=defaults.eval_every)
     train.add_argument("--select-metric", choices=SELECT_METRICS, default=defaults.select_metric)
+    train.add_argument(
+        "--test-graph",
+        choices=TEST_GRAPHS,
+        default=defaults.test_graph,
+        help="edges the encoder sees when scoring the test pairs: training edges (the "
+        "paper's), or training + validation edges (PyG's RandomLinkSplit)",
+    )
     train.add_argument(
         "--data-root", default=None, help="folder with Planetoid/<Name>/raw (else $GRAPHAE_DATA)"
     )

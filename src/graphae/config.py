@@ -17,6 +17,7 @@ from graphae.errors import ConfigError
 MODELS = ("gae", "vgae")
 OBJECTIVES = ("auto", "dense", "sampled")
 SELECT_METRICS = ("auc", "ap")
+TEST_GRAPHS = ("train", "train+val")
 
 
 #: Settings that say where things go or what is shown, not what is trained.
@@ -44,6 +45,9 @@ class TrainConfig:
     seed: int = 0  # seeds the split, the initial weights and the sampling
     eval_every: int = 1  # validate every this many epochs (and at the last one)
     select_metric: str = "auc"  # validation metric that picks the kept weights
+    # graph the encoder sees when the test pairs are scored: the training edges (the
+    # paper's), or training + validation edges (PyG's RandomLinkSplit and examples)
+    test_graph: str = "train"
     data_root: str | None = None  # None: $GRAPHAE_DATA, else the user cache dir
     runs_dir: str = "runs"  # parent folder of run directories
     name: str | None = None  # run name; None: derived, e.g. vgae_cora_16d_200ep
@@ -57,6 +61,7 @@ class TrainConfig:
         self.model = str(self.model).lower()
         self.objective = str(self.objective).lower()
         self.select_metric = str(self.select_metric).lower()
+        self.test_graph = str(self.test_graph).lower()
         self.validate()
 
     def validate(self) -> None:
@@ -64,6 +69,7 @@ class TrainConfig:
         require_choice("model", self.model, MODELS)
         require_choice("objective", self.objective, OBJECTIVES)
         require_choice("select-metric", self.select_metric, SELECT_METRICS)
+        require_choice("test-graph", self.test_graph, TEST_GRAPHS)
         for name in ("hidden_dim", "latent_dim", "epochs", "eval_every", "dense_max_nodes"):
             require_positive_int(name, getattr(self, name))
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:

@@ -51,6 +51,21 @@ def test_split_properties_on_planted(planted):
     assert_leak_free(split, planted.edge_index)
 
 
+def test_train_val_graph_adds_validation_edges_only(planted):
+    split = split_edges(planted.edge_index, planted.num_nodes, 0.05, 0.10, seed=3)
+    n = split.num_nodes
+    graph = split.train_val_edge_index()
+    keys = set((graph[0] * n + graph[1]).tolist())
+    expected = set()
+    for pairs in (split.train_pos, split.val_pos):
+        expected |= set((pairs[0] * n + pairs[1]).tolist()) | set(
+            (pairs[1] * n + pairs[0]).tolist()
+        )
+    assert keys == expected and graph.shape[1] == len(expected)
+    test = split.test_pos
+    assert not keys & set((test[0] * n + test[1]).tolist())
+
+
 def test_split_on_cora_matches_paper_protocol(data_root):
     data = load_planetoid("Cora", data_root)
     split = split_edges(data.edge_index, data.num_nodes, seed=0)

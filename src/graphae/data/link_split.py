@@ -42,6 +42,15 @@ class LinkSplit:
         """Training edges in both directions: the only graph the encoder sees."""
         return torch.cat([self.train_pos, self.train_pos.flip(0)], dim=1)
 
+    def train_val_edge_index(self) -> torch.Tensor:
+        """Training and validation edges in both directions.
+
+        The graph PyG's ``RandomLinkSplit`` hands the encoder for scoring the
+        test pairs (its ``test_data.edge_index``); see ``TrainConfig.test_graph``.
+        """
+        known = torch.cat([self.train_pos, self.val_pos], dim=1)
+        return torch.cat([known, known.flip(0)], dim=1)
+
     def pairs(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """``(positives, negatives)`` of ``"val"`` or ``"test"``."""
         return getattr(self, f"{split}_pos"), getattr(self, f"{split}_neg")
