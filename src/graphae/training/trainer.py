@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from graphae.evaluation.link_prediction import link_metrics
 from graphae.nn.autoencoders import GAE, Encoding
 from graphae.tracking.base import Tracker
+from graphae.training.optim import make_adam
 
 Objective = Callable[[Encoding], dict[str, torch.Tensor]]
 
@@ -60,18 +61,6 @@ class _Selection:
         if val[self.metric] > self.best_score:
             self.best_score, self.best_epoch, self.best_val = val[self.metric], epoch, val
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
-    """Adam with torch's fused kernel where available (2.3x faster per step on CPU).
-
-    The fused kernel computes the same update rule in one pass over each
-    parameter; older torch builds without it get the default implementation.
-    """
-    try:
-        return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
-    except (RuntimeError, TypeError):
-        return torch.optim.Adam(model.parameters(), lr=lr)
 
 
 def fit(
@@ -132,7 +121,7 @@ def fit(
     bar = tqdm(range(1, epochs + 1), disable=not progress, unit="epoch", leave=False)
     model.train()
     for epoch in bar:
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()
         encoding = model.encode(x, adj)
         if pending is not None:
             close_epoch(pending, encoding.mu.detach())
