@@ -20,7 +20,7 @@ import torch
 from graphae.data import gcn_adjacency, load_planetoid, prepare_features, split_edges
 from graphae.nn import build_model
 from graphae.training import DenseObjective
-from graphae.training.optim import make_adam
+from graphae.training.trainer import make_adam
 
 
 def main() -> None:
