@@ -1,7 +1,9 @@
 import json
+from dataclasses import replace
 
 import pytest
 
+from graphae.artifacts.run_dir import finished_metrics
 from graphae.cli import main
 from graphae.config import TrainConfig
 from graphae.errors import ConfigError
@@ -50,6 +52,19 @@ def test_sweep_runs_each_combination_once_and_resumes(data_root, tmp_path):
     assert sum(r["skipped"] for r in again) == 7
     assert not any(p.name.endswith("_2") for p in tmp_path.iterdir())
     assert [r["test"] for r in again] == [r["test"] for r in first]
+
+    # a run saved before a setting existed counts as done with that setting's default
+    config_file = tmp_path / "gae_cora_2d_3ep_seed0" / "config.json"
+    saved = json.loads(config_file.read_text())
+    del saved["config"]["test_graph"]
+    config_file.write_text(json.dumps(saved))
+    assert run_sweep(grid, base, log=lines.append)[0]["skipped"]
+    other = replace(base, model="gae", latent_dim=2, epochs=3, test_graph="train+val")
+    defaults = TrainConfig().result_settings()
+    assert finished_metrics(config_file.parent, other.result_settings(), defaults) is None
+    same = replace(other, test_graph="train").result_settings()
+    assert finished_metrics(config_file.parent, same, defaults) is not None
+    assert finished_metrics(config_file.parent, same) is None  # without the defaults
 
 
 def test_cli_sweep_and_errors(data_root, tmp_path, capsys):

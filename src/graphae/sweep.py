@@ -84,7 +84,7 @@ def run_sweep(
         run_dir = Path(config.runs_dir) / config.run_name
         settings = {k: v for k, v in config.result_settings().items() if k != "device"}
         label = f"[{index}/{len(configs)}] {config.run_name}"
-        metrics = finished_metrics(run_dir, settings)
+        metrics = finished_metrics(run_dir, settings, defaults=TrainConfig().result_settings())
         skipped = metrics is not None
         if skipped:
             log(f"{label}: done before, skipped")

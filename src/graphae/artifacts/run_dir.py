@@ -34,10 +34,14 @@ def is_complete(run_dir: str | Path) -> bool:
     return (Path(run_dir) / METRICS_FILE).is_file()
 
 
-def finished_metrics(run_dir: str | Path, settings: dict[str, Any]) -> dict[str, Any] | None:
+def finished_metrics(
+    run_dir: str | Path, settings: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> dict[str, Any] | None:
     """Metrics of a finished run whose saved settings include ``settings``, else ``None``.
 
     Used to skip work that is already done (resumable reproductions and sweeps).
+    ``defaults`` stand in for settings a run saved before they existed (a
+    setting added later kept the old behaviour as its default).
     """
     run_dir = Path(run_dir)
     try:
@@ -46,7 +50,8 @@ def finished_metrics(run_dir: str | Path, settings: dict[str, Any]) -> dict[str,
     except (OSError, ValueError):
         return None
     saved = info.get("config") or info.get("settings") or {}
-    same = all(saved.get(k) == v for k, v in settings.items())
+    fallback = defaults or {}
+    same = all(saved.get(k, fallback.get(k)) == v for k, v in settings.items())
     return metrics if same and "test" in metrics else None
 
 
