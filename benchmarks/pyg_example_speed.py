@@ -303,7 +303,13 @@ def main() -> None:
                     our_ms.append(1000 * statistics.median(seconds))
                     our_auc.append(auc)
                     _, auc = graphae_run(
-                        data, model, args.epochs, seed, runs_dir, split, test_graph="train+val"
+                        data,
+                        model,
+                        args.epochs,
+                        seed,
+                        runs_dir,
+                        split,
+                        test_graph=EXAMPLE_MODEL["test_graph"],
                     )
                     paper_auc.append(auc)
                 pyg, ours = statistics.median(pyg_ms), statistics.median(our_ms)

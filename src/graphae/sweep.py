@@ -78,13 +78,15 @@ def run_sweep(
     # every config is built (and so validated) before anything is trained
     configs = [replace(base, **c, name=None) for c in combos]
     configs = [replace(c, name=run_name(c, varying)) for c in configs]
+    # stand-ins for settings that runs saved by older versions lack
+    defaults = TrainConfig().result_settings()
     summary: list[dict[str, Any]] = []
     durations: list[float] = []
     for index, config in enumerate(configs, start=1):
         run_dir = Path(config.runs_dir) / config.run_name
         settings = {k: v for k, v in config.result_settings().items() if k != "device"}
         label = f"[{index}/{len(configs)}] {config.run_name}"
-        metrics = finished_metrics(run_dir, settings, defaults=TrainConfig().result_settings())
+        metrics = finished_metrics(run_dir, settings, defaults)
         skipped = metrics is not None
         if skipped:
             log(f"{label}: done before, skipped")
