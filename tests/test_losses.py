@@ -81,3 +81,24 @@ def test_kl_gradient_matches_autograd_of_the_formula():
     torch.testing.assert_close(kl_divergence(mu, logstd), direct)
     torch.testing.assert_close(mu.grad, m2.grad)
     torch.testing.assert_close(logstd.grad, l2.grad)
+
+
+def test_dense_loss_gradient_is_the_same_every_time(planted):
+    # z[pairs] would accumulate its gradient with atomic adds on 2+ threads
+    # (different last bits from call to call); same seed must give same numbers
+    n = planted.num_nodes
+    objective = DenseObjective(planted.edge_index, n)
+    torch.manual_seed(0)
+    z = torch.randn(n, 16, requires_grad=True)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        grads = []
+        for _ in range(10):
+            z.grad = None
+            loss = dense_reconstruction_loss(z, objective.positives, 30.0, 0.5)
+            loss.backward()
+            grads.append(z.grad.clone())
+    finally:
+        torch.set_num_threads(threads)
+    assert all(torch.equal(g, grads[0]) for g in grads)

@@ -66,13 +66,13 @@ def test_symmetric_matrix_is_its_own_transpose():
     a = compact_indices((half + half.t()).to_sparse_csr())  # Â is symmetric
     w = torch.randn(12, 3, requires_grad=True)
     sparse_matmul(a, w).sum().backward()
-    assert sparse._transpose(a) is a
+    assert sparse.transpose(a) is a
     torch.testing.assert_close(w.grad, a.to_dense().t() @ torch.ones(12, 3))
     key = id(a)
     del a
     assert key not in sparse._TRANSPOSES  # no reference of its own keeps it alive
     b = _random_csr(12, 12, 30)  # not symmetric: a transposed copy
-    torch.testing.assert_close(sparse._transpose(b).to_dense(), b.to_dense().t())
+    torch.testing.assert_close(sparse.transpose(b).to_dense(), b.to_dense().t())
 
 
 def _entries(pairs: SymmetricPairs) -> torch.Tensor:

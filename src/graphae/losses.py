@@ -90,6 +90,18 @@ def all_pairs_softplus(z: torch.Tensor, block_elements: int | None = None) -> to
     return _AllPairsSoftplus.apply(z, rows)
 
 
+def pair_logits(z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
+    """``z_i · z_j`` for the ``[2, k]`` pairs, with a deterministic gradient.
+
+    ``z[pairs[0]]`` would give the same values, but its backward pass
+    (``index_put_`` with accumulation) adds rows with atomic additions on two
+    or more CPU threads, so the gradient's last bits, and from there a whole
+    training run, changed from one process to the next. ``index_select``'s
+    backward (``index_add_``) adds them in index order.
+    """
+    return (z.index_select(0, pairs[0]) * z.index_select(0, pairs[1])).sum(dim=-1)
+
+
 def dense_reconstruction_loss(
     z: torch.Tensor, positives: torch.Tensor, pos_weight: float, norm: float
 ) -> torch.Tensor:
@@ -104,7 +116,7 @@ def dense_reconstruction_loss(
 
     """
     n = z.shape[0]
-    x_pos = (z[positives[0]] * z[positives[1]]).sum(dim=-1)
+    x_pos = pair_logits(z, positives)
     pos_term = (pos_weight * F.softplus(-x_pos) - F.softplus(x_pos)).sum()
     return norm * (all_pairs_softplus(z) + pos_term) / (n * n)
 
@@ -119,8 +131,7 @@ def sampled_reconstruction_loss(
     z: torch.Tensor, positives: torch.Tensor, negatives: torch.Tensor
 ) -> torch.Tensor:
     """``mean softplus(−z_i·z_j)`` over positives + ``mean softplus(z_i·z_j)`` over negatives."""
-    x_pos = (z[positives[0]] * z[positives[1]]).sum(dim=-1)
-    x_neg = (z[negatives[0]] * z[negatives[1]]).sum(dim=-1)
+    x_pos, x_neg = pair_logits(z, positives), pair_logits(z, negatives)
     return F.softplus(-x_pos).mean() + F.softplus(x_neg).mean()
 
 
