@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from graphae.nn.fused import gcn2
+from graphae.nn.fused import gcn2, gcn2_heads
 from graphae.nn.layers import GraphConv
 
 
@@ -88,13 +88,9 @@ class VariationalGCNEncoder(nn.Module):
         if self.training and c1.dropout + c_mu.dropout > 0:  # each head draws its own mask
             h = F.relu(c1(x, adj))
             return c_mu(h, adj), c_sigma(h, adj)
-        # Â (h W_μ) and Â (h W_σ) as one product with 2·latent columns: the same
-        # numbers, one sparse product (and one in the backward pass) fewer; the
-        # two layers as one autograd node (same numbers, less overhead)
-        weight = torch.cat([c_mu.weight, c_sigma.weight], dim=1)
-        bias = None
-        if c_mu.bias is not None and c_sigma.bias is not None:
-            bias = torch.cat([c_mu.bias, c_sigma.bias])
-        out = gcn2(x, adj, c1.weight, c1.bias, weight, bias)
-        mu, logstd = out.split(c_mu.out_dim, dim=1)
+        # Â (h W_μ) and Â (h W_σ) as one product with 2·latent columns, the two
+        # layers as one autograd node: the same numbers, less work and overhead
+        mu, logstd = gcn2_heads(
+            x, adj, c1.weight, c1.bias, [c_mu.weight, c_sigma.weight], [c_mu.bias, c_sigma.bias]
+        )
         return mu, logstd

@@ -28,7 +28,8 @@ def _with_kl(recon: torch.Tensor, encoding: Encoding) -> dict[str, torch.Tensor]
         parts["kl"] = encoding.kl / encoding.mu.shape[0]
     elif encoding.logstd is not None:
         parts["kl"] = kl_divergence(encoding.mu, encoding.logstd)
-    parts["loss"] = sum(parts.values())  # type: ignore[assignment]
+    # recon + kl, not sum(): that would start from 0 and add one more autograd node
+    parts["loss"] = recon + parts["kl"] if "kl" in parts else recon
     return parts
 
 
