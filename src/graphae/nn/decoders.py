@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from graphae.losses import pair_logits
+
 
 class InnerProductDecoder(nn.Module):
     """Inner-product decoder of Kipf & Welling (2016).
@@ -17,8 +19,7 @@ class InnerProductDecoder(nn.Module):
 
     def forward(self, z: torch.Tensor, pairs: torch.Tensor) -> torch.Tensor:
         """Logits ``z_i · z_j`` for the ``[2, k]`` node pairs."""
-        # index_select: 2.5x faster than z[pairs[0]] (advanced indexing) for 18k pairs
-        return (z.index_select(0, pairs[0]) * z.index_select(0, pairs[1])).sum(dim=-1)
+        return pair_logits(z, pairs)
 
     def forward_all(self, z: torch.Tensor) -> torch.Tensor:
         """Dense ``N x N`` logits ``Z Zᵀ`` (small graphs only)."""
