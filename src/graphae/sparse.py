@@ -91,15 +91,21 @@ def _same_csr(a: torch.Tensor, b: torch.Tensor) -> bool:
     )
 
 
-def spmm(a: torch.Tensor, dense: torch.Tensor) -> torch.Tensor:
-    """``a @ dense`` for sparse CSR ``a``, written straight into a new tensor.
+def spmm(
+    a: torch.Tensor, dense: torch.Tensor, bias: torch.Tensor | None = None
+) -> torch.Tensor:
+    """``a @ dense`` (``+ bias`` on each row) for sparse CSR ``a``, straight into a new tensor.
 
     ``a @ dense`` zero-fills a tensor and copies it into the result before
     MKL overwrites it (``addmm(zeros, a, dense)``); with the result as its own
     ``out`` and ``beta=0`` neither pass happens (Cora's ``Â @ H``, 32 columns:
     42 → 29 µs). MKL does not read the output when ``beta=0`` (tested with a
-    NaN-filled buffer).
+    NaN-filled buffer). With a ``bias``, ``addmm(bias rows, a, dense)``: MKL
+    adds its finished product to the bias, the same numbers as ``a @ dense +
+    bias`` (tested) without a second pass over the result (42 against 53 µs).
     """
+    if bias is not None:
+        return torch.addmm(bias.expand(a.shape[0], dense.shape[1]), a, dense)
     out = torch.empty(a.shape[0], dense.shape[1], dtype=dense.dtype, device=dense.device)
     return torch.addmm(out, a, dense, beta=0, out=out)
 

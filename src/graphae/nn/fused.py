@@ -63,14 +63,12 @@ class _GCN2(torch.autograd.Function):
         *params: torch.Tensor | None,
     ) -> torch.Tensor | tuple[torch.Tensor, ...]:
         weights, biases = params[:heads], params[heads:]
-        pre = spmm(adj, _first_product(x, w0))
-        if b0 is not None:
-            pre = pre + b0
-        h = torch.relu(pre)
+        h = spmm(adj, _first_product(x, w0), b0).relu_()
         w1 = weights[0] if heads == 1 else torch.cat(weights, dim=1)
-        out = spmm(adj, h @ w1)
+        b1 = None
         if all(b is not None for b in biases):
-            out = out + (biases[0] if heads == 1 else torch.cat(biases))  # type: ignore[arg-type]
+            b1 = biases[0] if heads == 1 else torch.cat(biases)  # type: ignore[arg-type]
+        out = spmm(adj, h @ w1, b1)
         ctx.x, ctx.adj = x, adj
         ctx.widths = [w.shape[1] for w in weights]
         ctx.biased = [b is not None for b in biases]
