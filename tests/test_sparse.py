@@ -44,12 +44,12 @@ def test_spmm_writes_the_product_without_reading_its_output():
     torch.testing.assert_close(out, a.to_dense() @ d)
 
 
-
 def test_spmm_with_bias_is_the_product_plus_bias_to_the_last_bit():
     a = _random_csr(300, 200, 3000)
     d, bias = torch.randn(200, 32), torch.randn(32)
     # the fused encoder relies on it to give the numbers of the layer-by-layer graph
     assert torch.equal(spmm(a, d, bias), spmm(a, d) + bias)
+
 
 def test_sparse_matmul_transpose_is_cached_per_matrix():
     from graphae import sparse

@@ -91,9 +91,7 @@ def _same_csr(a: torch.Tensor, b: torch.Tensor) -> bool:
     )
 
 
-def spmm(
-    a: torch.Tensor, dense: torch.Tensor, bias: torch.Tensor | None = None
-) -> torch.Tensor:
+def spmm(a: torch.Tensor, dense: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """``a @ dense`` (``+ bias`` on each row) for sparse CSR ``a``, straight into a new tensor.
 
     ``a @ dense`` zero-fills a tensor and copies it into the result before
