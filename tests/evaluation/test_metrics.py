@@ -2,7 +2,9 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from graphae.evaluation.metrics import auc_and_ap, average_precision, roc_auc
+from graphae.evaluation import LinkScorer, link_metrics
+from graphae.evaluation.metrics import auc_and_ap, average_precision, ranking_metrics, roc_auc
+from graphae.nn import InnerProductDecoder
 
 
 def sk(pos, neg):
@@ -36,3 +38,29 @@ def test_empty_input_is_an_error():
         roc_auc(torch.tensor([]), torch.tensor([1.0]))
     with pytest.raises(ValueError):
         auc_and_ap(torch.tensor([1.0]), torch.tensor([]))
+
+
+def test_empty_ranking_is_an_error():
+    with pytest.raises(ValueError):
+        ranking_metrics(torch.tensor([1.0, 2.0]), 2)
+    with pytest.raises(ValueError):
+        ranking_metrics(torch.tensor([1.0, 2.0]), 0)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_link_scorer_ranks_the_decoder_scores_like_scikit_learn(ties):
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(40, 4, generator=g)
+    if ties:  # integer embeddings: many equal logits
+        z = z.round()
+    pos = torch.randint(0, 40, (2, 30), generator=g)
+    neg = torch.randint(0, 40, (2, 50), generator=g)
+    decode = InnerProductDecoder()
+    scorer = LinkScorer(pos, neg)
+    logits = (z[pos[0]] * z[pos[1]]).sum(-1), (z[neg[0]] * z[neg[1]]).sum(-1)
+    auc, ap = sk(*logits)
+    for _ in range(2):  # the same pairs, scored again
+        result = scorer(decode, z)
+        assert result == pytest.approx({"auc": auc, "ap": ap}, abs=1e-12)
+    assert link_metrics(decode, z, pos, neg) == result
+    assert (result["auc"], result["ap"]) == auc_and_ap(*logits)

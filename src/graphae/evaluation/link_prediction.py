@@ -6,12 +6,35 @@ from collections.abc import Callable
 
 import torch
 
-from graphae.evaluation.metrics import auc_and_ap
+from graphae.evaluation.metrics import ranking_metrics
 
 Decode = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
-@torch.no_grad()
+class LinkScorer:
+    """AUC and AP of a decoder's scores on fixed positive and negative pairs.
+
+    For pairs scored again and again (validation every epoch): the pairs are
+    concatenated once, and the scores ranked where they are, without
+    splitting and re-joining them (:func:`link_metrics` does the same once).
+
+    Args:
+        pos (Tensor): ``[2, k]`` positive pairs.
+        neg (Tensor): ``[2, m]`` negative pairs.
+
+    """
+
+    def __init__(self, pos: torch.Tensor, neg: torch.Tensor) -> None:
+        self.pairs = torch.cat([pos, neg], dim=1)
+        self.num_pos = int(pos.shape[1])
+
+    @torch.no_grad()
+    def __call__(self, decode: Decode, z: torch.Tensor) -> dict[str, float]:
+        """``{"auc": ..., "ap": ...}`` of ``decode(z, pairs)``, in [0, 1]."""
+        auc, ap = ranking_metrics(decode(z, self.pairs).reshape(-1), self.num_pos)
+        return {"auc": auc, "ap": ap}
+
+
 def link_metrics(
     decode: Decode, z: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor
 ) -> dict[str, float]:
@@ -31,9 +54,7 @@ def link_metrics(
         dict: ``{"auc": ..., "ap": ...}`` in [0, 1].
 
     """
-    scores = decode(z, torch.cat([pos, neg], dim=1))
-    auc, ap = auc_and_ap(scores[: pos.shape[1]], scores[pos.shape[1] :])
-    return {"auc": auc, "ap": ap}
+    return LinkScorer(pos, neg)(decode, z)
 
 
 @torch.no_grad()

@@ -11,11 +11,13 @@ from __future__ import annotations
 import torch
 
 
-def _groups(pos: torch.Tensor, neg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per distinct score (ascending): number of pairs and of positives (float64)."""
-    scores = torch.cat([pos.flatten(), neg.flatten()])
+def _groups(scores: torch.Tensor, num_pos: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per distinct score (ascending): number of pairs and of positives (float64).
+
+    ``scores`` holds the positives' scores first, then the negatives'.
+    """
     _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
-    positives = torch.bincount(inverse[: pos.numel()], minlength=len(counts))
+    positives = torch.bincount(inverse[:num_pos], minlength=len(counts))
     return counts.double(), positives.double()
 
 
@@ -48,7 +50,9 @@ def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
 
     """
     _check(pos, neg)
-    return _auc(*_groups(pos, neg), pos.numel(), neg.numel())
+    return _auc(
+        *_groups(torch.cat([pos.flatten(), neg.flatten()]), pos.numel()), pos.numel(), neg.numel()
+    )
 
 
 def average_precision(pos: torch.Tensor, neg: torch.Tensor) -> float:
@@ -60,11 +64,25 @@ def average_precision(pos: torch.Tensor, neg: torch.Tensor) -> float:
 
     """
     _check(pos, neg)
-    return _ap(*_groups(pos, neg), pos.numel())
+    return _ap(*_groups(torch.cat([pos.flatten(), neg.flatten()]), pos.numel()), pos.numel())
 
 
 def auc_and_ap(pos: torch.Tensor, neg: torch.Tensor) -> tuple[float, float]:
     """:func:`roc_auc` and :func:`average_precision` from one ranking of the scores."""
     _check(pos, neg)
-    counts, positives = _groups(pos, neg)
-    return _auc(counts, positives, pos.numel(), neg.numel()), _ap(counts, positives, pos.numel())
+    return ranking_metrics(torch.cat([pos.flatten(), neg.flatten()]), pos.numel())
+
+
+def ranking_metrics(scores: torch.Tensor, num_pos: int) -> tuple[float, float]:
+    """:func:`auc_and_ap` of ``scores[:num_pos]`` (positives) against the rest, without copies.
+
+    Args:
+        scores (Tensor): 1-d scores, the positive pairs' first.
+        num_pos (int): how many leading scores are positives.
+
+    """
+    num_neg = scores.numel() - num_pos
+    if num_pos <= 0 or num_neg <= 0:
+        raise ValueError("need at least one positive and one negative score")
+    counts, positives = _groups(scores, num_pos)
+    return _auc(counts, positives, num_pos, num_neg), _ap(counts, positives, num_pos)

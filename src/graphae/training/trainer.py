@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from tqdm.auto import tqdm
 
-from graphae.evaluation.link_prediction import link_metrics
+from graphae.evaluation.link_prediction import LinkScorer
 from graphae.nn.autoencoders import GAE, Encoding
 from graphae.tracking.base import Tracker
 
@@ -200,6 +200,7 @@ def fit(
 
     """
     optimizer = make_adam(model, lr)
+    validate = LinkScorer(*val_pairs)
     state = _Selection(select_metric)
     history: list[dict[str, float]] = []
     # With no dropout (or other mode-dependent layer), μ of a training pass equals
@@ -211,7 +212,7 @@ def fit(
     def close_epoch(metrics: dict[str, float], z: torch.Tensor | None) -> None:
         epoch = int(metrics.pop("epoch"))
         if z is not None:
-            val = link_metrics(model.decode, z, *val_pairs)
+            val = validate(model.decode, z)
             metrics.update({f"val/{k}": v for k, v in val.items()})
             state.offer(epoch, val, model)
             bar.set_postfix(loss=f"{metrics['train/loss']:.4f}", val_auc=f"{val['auc']:.4f}")
