@@ -11,19 +11,22 @@ from __future__ import annotations
 import torch
 
 
-def _groups(scores: torch.Tensor, num_pos: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per distinct score (ascending): number of pairs and of positives (float64).
+def _joined(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    """The positives' scores, then the negatives', as one 1-d tensor."""
+    return torch.cat([pos.flatten(), neg.flatten()])
+
+
+def _groups(scores: torch.Tensor, num_pos: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Per distinct score (ascending): number of pairs and of positives (float64); negatives.
 
     ``scores`` holds the positives' scores first, then the negatives'.
     """
+    num_neg = scores.numel() - num_pos
+    if num_pos <= 0 or num_neg <= 0:
+        raise ValueError("need at least one positive and one negative score")
     _, inverse, counts = torch.unique(scores, return_inverse=True, return_counts=True)
     positives = torch.bincount(inverse[:num_pos], minlength=len(counts))
-    return counts.double(), positives.double()
-
-
-def _check(pos: torch.Tensor, neg: torch.Tensor) -> None:
-    if pos.numel() == 0 or neg.numel() == 0:
-        raise ValueError("need at least one positive and one negative score")
+    return counts.double(), positives.double(), num_neg
 
 
 def _auc(counts: torch.Tensor, positives: torch.Tensor, n_pos: int, n_neg: int) -> float:
@@ -49,10 +52,8 @@ def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> float:
         neg (Tensor): scores of the negative pairs.
 
     """
-    _check(pos, neg)
-    return _auc(
-        *_groups(torch.cat([pos.flatten(), neg.flatten()]), pos.numel()), pos.numel(), neg.numel()
-    )
+    counts, positives, num_neg = _groups(_joined(pos, neg), pos.numel())
+    return _auc(counts, positives, pos.numel(), num_neg)
 
 
 def average_precision(pos: torch.Tensor, neg: torch.Tensor) -> float:
@@ -63,14 +64,13 @@ def average_precision(pos: torch.Tensor, neg: torch.Tensor) -> float:
         neg (Tensor): scores of the negative pairs.
 
     """
-    _check(pos, neg)
-    return _ap(*_groups(torch.cat([pos.flatten(), neg.flatten()]), pos.numel()), pos.numel())
+    counts, positives, _ = _groups(_joined(pos, neg), pos.numel())
+    return _ap(counts, positives, pos.numel())
 
 
 def auc_and_ap(pos: torch.Tensor, neg: torch.Tensor) -> tuple[float, float]:
     """:func:`roc_auc` and :func:`average_precision` from one ranking of the scores."""
-    _check(pos, neg)
-    return ranking_metrics(torch.cat([pos.flatten(), neg.flatten()]), pos.numel())
+    return ranking_metrics(_joined(pos, neg), pos.numel())
 
 
 def ranking_metrics(scores: torch.Tensor, num_pos: int) -> tuple[float, float]:
@@ -81,8 +81,5 @@ def ranking_metrics(scores: torch.Tensor, num_pos: int) -> tuple[float, float]:
         num_pos (int): how many leading scores are positives.
 
     """
-    num_neg = scores.numel() - num_pos
-    if num_pos <= 0 or num_neg <= 0:
-        raise ValueError("need at least one positive and one negative score")
-    counts, positives = _groups(scores, num_pos)
+    counts, positives, num_neg = _groups(scores, num_pos)
     return _auc(counts, positives, num_pos, num_neg), _ap(counts, positives, num_pos)
