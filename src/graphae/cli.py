@@ -7,12 +7,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import NoReturn
 
 from graphae.analysis.compare import METRICS
-from graphae.config import MODELS, OBJECTIVES, SELECT_METRICS, TEST_GRAPHS, TrainConfig
+from graphae.config import (
+    FEATURE_FORMATS,
+    MODELS,
+    OBJECTIVES,
+    SELECT_METRICS,
+    SPLITS,
+    TEST_GRAPHS,
+    TrainConfig,
+)
 from graphae.errors import GraphaeError
+from graphae.inference.cli import add_inference_parsers
 from graphae.vae.cli import add_vae_parser
 
 EXIT_USAGE = 2
@@ -40,7 +51,38 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     train.add_argument("--model", choices=MODELS, default=defaults.model)
-    train.add_argument("--dataset", default=defaults.dataset, help="Cora, CiteSeer or PubMed")
+    train.add_argument(
+        "--dataset",
+        default=None,
+        help="Cora, CiteSeer or PubMed (default: Cora); with --edges, the graph's name "
+        "(default: the edge file's name)",
+    )
+    own = train.add_argument_group("your own graph (instead of --dataset)")
+    own.add_argument(
+        "--edges", help="edge list: CSV, TSV, whitespace or SNAP text (# comments), .gz too"
+    )
+    own.add_argument(
+        "--features",
+        dest="features_file",
+        metavar="FILE",
+        help="node features: CSV/TSV (id, then one column per feature), long format "
+        "(id,feature,value), or .npy/.npz (rows in the order of --feature-ids)",
+    )
+    own.add_argument("--labels", dest="labels_file", metavar="FILE", help="node labels: id,class")
+    own.add_argument("--feature-ids", help="node ids of the rows of a .npy/.npz feature file")
+    own.add_argument("--features-format", choices=FEATURE_FORMATS, default="auto")
+    own.add_argument(
+        "--delimiter", help="edge-list delimiter: ',', tab, ';', whitespace (default: detected)"
+    )
+    own.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the files start with a header row (default: detected)",
+    )
+    own.add_argument("--source-col", default="0", help="source column: number from 0, or name")
+    own.add_argument("--target-col", default="1", help="target column: number from 0, or name")
+    own.add_argument("--weight-col", help="column of positive edge weights (default: unweighted)")
     train.add_argument(
         "--no-features",
         dest="features",
@@ -73,6 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--dense-max-nodes", type=int, default=defaults.dense_max_nodes)
     train.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
     train.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
+    train.add_argument(
+        "--split",
+        choices=SPLITS,
+        default=defaults.split,
+        help="edge: hold out edges (the paper's); inductive: hold out nodes with all their "
+        "edges (fractions of nodes), scored from their features",
+    )
     train.add_argument("--seed", type=int, default=defaults.seed)
     train.add_argument("--eval-every", type=int, default=defaults.eval_every)
     train.add_argument("--select-metric", choices=SELECT_METRICS, default=defaults.select_metric)
@@ -138,7 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     sweep.add_argument("--model", nargs="+", choices=MODELS, default=[defaults.model])
-    sweep.add_argument("--dataset", nargs="+", default=[defaults.dataset])
+    sweep.add_argument("--dataset", nargs="+", default=["Cora"])
     sweep.add_argument("--latent-dim", nargs="+", type=int, default=[defaults.latent_dim])
     sweep.add_argument("--epochs", nargs="+", type=int, default=[defaults.epochs])
     sweep.add_argument("--lr", nargs="+", type=float, default=[defaults.lr])
@@ -156,6 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.set_defaults(handler=_sweep)
 
     add_vae_parser(commands)  # graphae vae [...] and graphae vae sample RUN
+    add_inference_parsers(commands)  # graphae embed RUN, graphae predict RUN
     return parser
 
 
@@ -166,17 +216,28 @@ def _version() -> str:
 
 
 def _train(args: argparse.Namespace) -> None:
-    from graphae.pipeline import train
+    from graphae.pipeline import graph_files, load_data, train
 
     fields = {k: v for k, v in vars(args).items() if k not in {"command", "handler"}}
     config = TrainConfig(**fields)
-    result = train(config)
-    m = result.metrics
+    data = None
+    if config.edges:
+        from graphae.data.files import describe_report
+
+        with _warnings_on_stderr():
+            data = load_data(config)
+        for line in describe_report(data.report, graph_files(config)):
+            print(line)
+    result = train(config, data=data)
+    config, m = result.config, result.metrics
     label = config.model.upper() + ("" if config.features else "*")
     print(
         f"{label} on {config.dataset} ({result.objective} objective, {config.epochs} epochs, "
         f"seed {config.seed}, {m['train_seconds']:.1f} s)"
     )
+    if m.get("cold_test_pairs"):
+        where = "held-out nodes" if config.split == "inductive" else "nodes with no training edge"
+        print(f"  {m['cold_test_pairs']:,} of the test pairs touch {where}")
     print(
         f"  best epoch {m['best_epoch']}: val AUC {100 * m['val']['auc']:.2f}  "
         f"AP {100 * m['val']['ap']:.2f}"
@@ -187,6 +248,18 @@ def _train(args: argparse.Namespace) -> None:
     )
     print(f"  run directory: {result.run_dir}")
     print(f"  view: tensorboard --logdir {config.runs_dir}")
+
+
+@contextmanager
+def _warnings_on_stderr() -> Iterator[None]:
+    """Show warnings about the user's data as ``graphae: warning: ...`` lines."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            yield
+        finally:
+            for w in caught:
+                print(f"graphae: warning: {w.message}", file=sys.stderr)
 
 
 def _reproduce(args: argparse.Namespace) -> None:

@@ -18,10 +18,26 @@ MODELS = ("gae", "vgae")
 OBJECTIVES = ("auto", "dense", "sampled")
 SELECT_METRICS = ("auc", "ap")
 TEST_GRAPHS = ("train", "train+val")
+SPLITS = ("edge", "inductive")
+FEATURE_FORMATS = ("auto", "dense", "long", "npy")
+DEFAULT_DATASET = "Cora"
 
 
 #: Settings that say where things go or what is shown, not what is trained.
 OUTPUT_SETTINGS = frozenset({"data_root", "runs_dir", "name", "quiet", "figures", "extra"})
+#: How a user's files are read (``graphae train --edges ...``); see :class:`GraphFiles`.
+FILE_SETTINGS = (
+    "edges",
+    "features_file",
+    "labels_file",
+    "feature_ids",
+    "features_format",
+    "delimiter",
+    "header",
+    "source_col",
+    "target_col",
+    "weight_col",
+)
 
 
 @dataclass
@@ -29,7 +45,19 @@ class TrainConfig:
     """Every setting of a link-prediction run (serialised to ``config.json``)."""
 
     model: str = "vgae"  # "gae" or "vgae"
-    dataset: str = "Cora"  # a Planetoid graph: Cora, CiteSeer, PubMed
+    # a Planetoid graph (Cora, CiteSeer, PubMed); with ``edges`` or ``train(data=...)``, the
+    # graph's name. None: Cora, or the graph's own name (the edge file's, ``data.name``)
+    dataset: str | None = None
+    edges: str | None = None  # your own graph: an edge list (CSV, TSV, SNAP text; .gz too)
+    features_file: str | None = None  # node features for ``edges`` (CSV/TSV, long, .npy/.npz)
+    labels_file: str | None = None  # node labels for ``edges`` (id, class): plots, Projector
+    feature_ids: str | None = None  # node ids of the rows of a .npy/.npz feature file
+    features_format: str = "auto"  # "dense", "long" (id,feature,value), "npy"; auto: detected
+    delimiter: str | None = None  # edge-list delimiter; None: detected (tab, comma, ;, blanks)
+    header: bool | None = None  # whether the files have a header row; None: detected
+    source_col: str = "0"  # edge-list column of the source ids: number (from 0) or name
+    target_col: str = "1"  # edge-list column of the target ids
+    weight_col: str | None = None  # edge-list column of positive weights (GCN normalisation)
     features: bool = True  # False: identity features (the paper's GAE*/VGAE*)
     normalize_features: bool = False  # rows scaled to sum 1 (PyG's NormalizeFeatures)
     hidden_dim: int = 32  # width of the first GCN layer
@@ -42,6 +70,9 @@ class TrainConfig:
     dense_max_nodes: int = 25_000  # "auto" uses dense up to this many nodes
     val_fraction: float = 0.05  # share of undirected edges held out for validation
     test_fraction: float = 0.10  # share of undirected edges held out for test
+    # "edge": held-out edges (transductive, the paper's); "inductive": held-out *nodes* with
+    # all their edges (val/test fractions are then shares of nodes), scored from features
+    split: str = "edge"
     seed: int = 0  # seeds the split, the initial weights and the sampling
     eval_every: int = 1  # validate every this many epochs (and at the last one)
     select_metric: str = "auc"  # validation metric that picks the kept weights
@@ -62,6 +93,12 @@ class TrainConfig:
         self.objective = str(self.objective).lower()
         self.select_metric = str(self.select_metric).lower()
         self.test_graph = str(self.test_graph).lower()
+        self.split = str(self.split).lower()
+        self.features_format = str(self.features_format).lower()
+        for name in ("source_col", "target_col", "weight_col"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, str(value))
         self.validate()
 
     def validate(self) -> None:
@@ -70,6 +107,17 @@ class TrainConfig:
         require_choice("objective", self.objective, OBJECTIVES)
         require_choice("select-metric", self.select_metric, SELECT_METRICS)
         require_choice("test-graph", self.test_graph, TEST_GRAPHS)
+        require_choice("split", self.split, SPLITS)
+        require_choice("features-format", self.features_format, FEATURE_FORMATS)
+        if self.edges is None:
+            for name in FILE_SETTINGS[1:3]:
+                if getattr(self, name) is not None:
+                    raise ConfigError(f"--{flag(name).removesuffix('-file')} needs --edges")
+        if self.split == "inductive" and not self.features:
+            raise ConfigError(
+                "an inductive split needs node features: held-out nodes are embedded from "
+                "their features (identity features give unseen nodes nothing to encode)"
+            )
         for name in ("hidden_dim", "latent_dim", "epochs", "eval_every", "dense_max_nodes"):
             require_positive_int(name, getattr(self, name))
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
@@ -93,16 +141,31 @@ class TrainConfig:
             raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
 
     @property
+    def graph_name(self) -> str:
+        """The graph's name: ``dataset``, else the edge file's name, else Cora."""
+        if self.dataset:
+            return self.dataset
+        if self.edges:
+            from graphae.data.files import graph_name
+
+            return graph_name(self.edges)
+        return DEFAULT_DATASET
+
+    @property
     def run_name(self) -> str:
         """The run's folder name: given, or e.g. ``vgae_cora_16d_200ep`` (``gae_nofeat_...``)."""
         if self.name:
             return self.name
         model = self.model if self.features else f"{self.model}_nofeat"
-        return f"{model}_{self.dataset.lower()}_{self.latent_dim}d_{self.epochs}ep"
+        split = "_inductive" if self.split == "inductive" else ""
+        graph = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.graph_name.lower())
+        return f"{model}_{graph}_{self.latent_dim}d_{self.epochs}ep{split}"
 
     def result_settings(self) -> dict[str, Any]:
         """The settings that shape the numbers (not where files go or what is drawn)."""
-        return {k: v for k, v in self.to_dict().items() if k not in OUTPUT_SETTINGS}
+        settings = {k: v for k, v in self.to_dict().items() if k not in OUTPUT_SETTINGS}
+        settings["dataset"] = self.graph_name  # what a finished run records
+        return settings
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON view of every field."""

@@ -77,11 +77,30 @@ def roc_points(labels: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.n
     return np.r_[0.0, fp / negatives], np.r_[0.0, tp / positives]
 
 
-def latent_figure(z: np.ndarray, classes: np.ndarray | None = None, title: str = "") -> Figure:
-    """Scatter plot of the embeddings (or their PCA projection), coloured by node class."""
+#: Points drawn at most in a latent plot (a fixed random subset beyond it).
+MAX_PLOTTED_POINTS = 50_000
+
+
+def latent_figure(
+    z: np.ndarray,
+    classes: np.ndarray | None = None,
+    title: str = "",
+    class_names: Sequence[str] | None = None,
+) -> Figure:
+    """Scatter plot of the embeddings (or their PCA projection), coloured by node class.
+
+    Class ``-1`` is drawn grey as "unlabelled"; ``class_names[c]`` names class
+    ``c`` when given. Beyond :data:`MAX_PLOTTED_POINTS` nodes a fixed random
+    subset is drawn (the projection uses every node), and the title says so.
+    """
     from matplotlib.figure import Figure
 
     points, (xlabel, ylabel), description = project_2d(z)
+    if len(points) > MAX_PLOTTED_POINTS:
+        keep = np.sort(np.random.default_rng(0).choice(len(points), MAX_PLOTTED_POINTS, False))
+        description += f", {MAX_PLOTTED_POINTS:,} of {len(points):,} nodes drawn"
+        points = points[keep]
+        classes = None if classes is None else np.asarray(classes)[keep]
     fig = Figure(figsize=(6, 5.2))
     ax = fig.add_subplot()
     size = max(1.0, min(12.0, 20000 / max(len(points), 1)))
@@ -89,9 +108,11 @@ def latent_figure(z: np.ndarray, classes: np.ndarray | None = None, title: str =
         ax.scatter(points[:, 0], points[:, 1], s=size, alpha=0.6, linewidths=0)
     else:
         classes = np.asarray(classes)
-        cmap = _class_colours(len(np.unique(classes)))
-        for i, c in enumerate(np.unique(classes)):
+        values = np.unique(classes)
+        cmap = _class_colours(int((values >= 0).sum()))
+        for i, c in enumerate(values[values >= 0]):
             mask = classes == c
+            name = class_names[int(c)] if class_names is not None else f"class {c}"
             ax.scatter(
                 points[mask, 0],
                 points[mask, 1],
@@ -99,7 +120,18 @@ def latent_figure(z: np.ndarray, classes: np.ndarray | None = None, title: str =
                 alpha=0.7,
                 linewidths=0,
                 color=cmap[i],
-                label=f"class {c} ({mask.sum()})",
+                label=f"{name} ({mask.sum()})",
+            )
+        if (classes < 0).any():
+            mask = classes < 0
+            ax.scatter(
+                points[mask, 0],
+                points[mask, 1],
+                s=size,
+                alpha=0.3,
+                linewidths=0,
+                color="0.6",
+                label=f"unlabelled ({mask.sum()})",
             )
         ax.legend(fontsize=7, markerscale=8 / np.sqrt(size), loc="best", framealpha=0.8)
     ax.set_xlabel(xlabel)

@@ -14,7 +14,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +28,18 @@ from graphae.artifacts.run_dir import (
     CONFIG_FILE,
     EMBEDDINGS_FILE,
     METRICS_FILE,
+    NODES_FILE,
     SPLIT_FILE,
     create_run_dir,
     versions,
     write_json,
 )
 from graphae.config import TrainConfig
-from graphae.data.graph import gcn_adjacency, prepare_features
+from graphae.data.files import GraphFiles, NodeIds, load_graph
+from graphae.data.graph import check_graph, gcn_adjacency, pair_weights, prepare_features
 from graphae.data.link_split import LinkSplit, split_edges
 from graphae.data.planetoid import load_planetoid
-from graphae.errors import ConfigError
+from graphae.errors import ConfigError, DataError
 from graphae.evaluation.link_prediction import link_metrics, link_scores
 from graphae.nn.autoencoders import GAE
 from graphae.nn.decoders import InnerProductDecoder
@@ -108,12 +110,12 @@ def train(
     check_device(config.device)
     started = time.perf_counter()
     if data is None:
-        data = load_planetoid(config.dataset, config.data_root)
+        data = load_data(config)
+    check_graph(data)
+    config = resolve_graph_settings(config, data)
     num_nodes = int(data.num_nodes)
     if split is None:
-        split = split_edges(
-            data.edge_index, num_nodes, config.val_fraction, config.test_fraction, config.seed
-        )
+        split = make_split(config, data)
     elif split.num_nodes != num_nodes:
         raise ConfigError(f"the split is for {split.num_nodes} nodes but the graph has {num_nodes}")
     objective_name = resolve_objective(config.objective, num_nodes, config.dense_max_nodes)
@@ -122,6 +124,67 @@ def train(
 
     with run_directory(config.runs_dir, config.run_name, save, trackers) as (run_dir, tracks):
         return _run(config, data, split, objective_name, run_dir, tracks, clock)
+
+
+def load_data(config: TrainConfig) -> Data:
+    """The graph a config names: the user's files (``edges``) or a Planetoid data set."""
+    if config.edges:
+        return load_graph(graph_files(config), name=config.dataset)
+    return load_planetoid(config.graph_name, config.data_root)
+
+
+def graph_files(config: TrainConfig) -> GraphFiles:
+    """The file settings of ``config`` (``graphae train --edges ...``)."""
+    if not config.edges:
+        raise ConfigError("no edge list given (--edges)")
+    return GraphFiles(
+        edges=config.edges,
+        features=config.features_file,
+        labels=config.labels_file,
+        feature_ids=config.feature_ids,
+        delimiter=config.delimiter,
+        header=config.header,
+        source_col=config.source_col,
+        target_col=config.target_col,
+        weight_col=config.weight_col,
+        features_format=config.features_format,
+    )
+
+
+def resolve_graph_settings(config: TrainConfig, data: Data) -> TrainConfig:
+    """``config`` with the graph's real name and whether features were used.
+
+    A run's name and records describe the graph it trained on: the data
+    set's or edge file's name (``data.name``, else ``"graph"``), and
+    ``features=False`` when the graph has no features (identity features).
+    """
+    name = config.dataset or _data_name(data) or config.graph_name
+    features = config.features and getattr(data, "x", None) is not None
+    if config.split == "inductive" and not features:
+        raise ConfigError(
+            "an inductive split needs node features (--features FILE): held-out nodes are "
+            "embedded from their features, and identity features give unseen nodes nothing"
+        )
+    return replace(config, dataset=name, features=features)
+
+
+def _data_name(data: Data) -> str | None:
+    name = getattr(data, "name", None)
+    return name if isinstance(name, str) and name else ("graph" if name is None else None)
+
+
+def make_split(config: TrainConfig, data: Data) -> LinkSplit:
+    """The edge split (``split="edge"``) or node-inductive split the config asks for."""
+    num_nodes = int(data.num_nodes)
+    args = (data.edge_index, num_nodes, config.val_fraction, config.test_fraction, config.seed)
+    try:
+        if config.split == "inductive":
+            from graphae.data.link_split import split_nodes
+
+            return split_nodes(*args)
+        return split_edges(*args)
+    except ValueError as exc:
+        raise DataError(f"cannot split {config.graph_name}: {exc}") from None
 
 
 class _PhaseClock:
@@ -187,7 +250,7 @@ def _run(
     device = torch.device(config.device)
     num_nodes = int(data.num_nodes)
     train_edges = split.train_edge_index().to(device)
-    adj = gcn_adjacency(train_edges, num_nodes)
+    adj = gcn_adjacency(train_edges, num_nodes, pair_weights(data, train_edges))
     x = prepare_features(data.x, config.features, config.normalize_features)
     x = x.to(device) if x is not None else None
     in_dim = x.shape[1] if x is not None else num_nodes
@@ -209,12 +272,14 @@ def _run(
         "num_nodes": num_nodes,
         "num_features": in_dim if x is not None else 0,
         "split_counts": split.counts(),
+        "cold_test_pairs": split_cold_pairs(split),
+        "graph": graph_info(data, in_dim if x is not None else 0),
         "versions": versions(),
     }
     # hyperparameters for TensorBoard's HParams table; where files live is not one
     params = config.result_settings()
     params["objective"] = objective_name
-    _start(run_dir, trackers, run_info, params, split)
+    _start(run_dir, trackers, run_info, params, split, data)
 
     val_pairs = tuple(p.to(device) for p in split.pairs("val"))
     test_pairs = tuple(p.to(device) for p in split.pairs("test"))
@@ -235,7 +300,8 @@ def _run(
     clock.lap("train")
     test_adj = adj
     if config.test_graph == "train+val":  # validation edges are known by test time
-        test_adj = gcn_adjacency(split.train_val_edge_index().to(device), num_nodes)
+        known = split.train_val_edge_index().to(device)
+        test_adj = gcn_adjacency(known, num_nodes, pair_weights(data, known))
     test_last = link_metrics(model.decode, model.embed(x, test_adj), *test_pairs)
     model.load_state_dict(fitted.best_state)
     model.eval()
@@ -255,6 +321,8 @@ def _run(
         "val": fitted.best_val,
         "test": test,
         "test_graph": config.test_graph,
+        "split": config.split,
+        "cold_test_pairs": run_info["cold_test_pairs"],
         "val_last": fitted.last_val,
         "test_last": test_last,
         "train_seconds": round(fitted.seconds, 3),
@@ -299,14 +367,40 @@ def _start(
     run_info: dict[str, Any],
     params: dict[str, Any],
     split: LinkSplit,
+    data: Data,
 ) -> None:
-    """Write ``config.json`` and the split, and start the trackers."""
+    """Write ``config.json``, the split and the node ids, and start the trackers."""
     if run_dir is not None:
         write_json(run_dir / CONFIG_FILE, run_info)
         split.save(run_dir / SPLIT_FILE)
+        node_ids = getattr(data, "node_ids", None)
+        ids = NodeIds(node_ids) if node_ids is not None else NodeIds.range(int(data.num_nodes))
+        ids.save(run_dir / NODES_FILE)
     for tracker in trackers:
         tracker.start_run(run_dir)
         tracker.log_params(params)
+
+
+def split_cold_pairs(split: LinkSplit) -> int | None:
+    """Test positives touching a node without training edges (only features can score them)."""
+    count = getattr(split, "cold_test_pairs", None)
+    return int(count()) if callable(count) else None
+
+
+def graph_info(data: Data, num_features: int) -> dict[str, Any]:
+    """What ``config.json["graph"]`` says about the graph: size, features, classes, loading."""
+    y = getattr(data, "y", None)
+    return {
+        "name": getattr(data, "name", None),
+        "nodes": int(data.num_nodes),
+        "undirected_edges": int(data.edge_index.shape[1]) // 2,
+        "weighted": getattr(data, "edge_weight", None) is not None,
+        "num_features": num_features,
+        "feature_names": getattr(data, "feature_names", None),
+        "labelled": y is not None,
+        "class_names": getattr(data, "class_names", None),
+        "loading": getattr(data, "report", None),
+    }
 
 
 def _log_final(
@@ -323,6 +417,9 @@ def _log_final(
     for tracker in trackers:
         tracker.log_metrics(final, step=step)
 
+
+#: Largest graph whose embeddings go to TensorBoard's Projector (its files are text).
+PROJECTOR_MAX_NODES = 200_000
 
 #: PNG files of a run directory (also TensorBoard images ``figures/<name>``).
 LATENT_PNG, ROC_PNG, CURVES_PNG = "latent.png", "roc.png", "curves.png"
@@ -358,17 +455,25 @@ def _report_pictures(
     classes = y.cpu().numpy() if y is not None and y.numel() == num_nodes else None
     degree = np.bincount(split.train_pos[0].cpu().numpy(), minlength=num_nodes)
     degree += np.bincount(split.train_pos[1].cpu().numpy(), minlength=num_nodes)
-    metadata: dict[str, Any] = {"class": classes} if classes is not None else {}
+    class_names = getattr(data, "class_names", None)
+    metadata: dict[str, Any] = {}
+    node_ids = getattr(data, "node_ids", None)
+    if node_ids is not None:
+        metadata["id"] = node_ids
+    if classes is not None:
+        names = np.asarray([*(class_names or []), ""], dtype=object)
+        metadata["class"] = names[classes] if class_names else classes
     metadata["train_degree"] = degree
     for tracker in trackers:
         tracker.log_pr_curve("test/pr_curve", labels, 1.0 / (1.0 + np.exp(-logits)), step)
-        tracker.log_embedding("embeddings", z_np, metadata, step)
+        if num_nodes <= PROJECTOR_MAX_NODES:  # its text files grow with N; beyond, left out
+            tracker.log_embedding("embeddings", z_np, metadata, step)
     if not figures:
         return
     from graphae import figures as fig
 
     pictures = {
-        LATENT_PNG: fig.latent_figure(z_np, classes, title),
+        LATENT_PNG: fig.latent_figure(z_np, classes, title, class_names),
         ROC_PNG: fig.roc_figure(labels, logits, title),
     }
     if history:
@@ -438,7 +543,8 @@ def evaluate_embedding(
             "split_counts": split.counts(),
             "versions": versions(),
         }
-        _start(run_dir, tracks, run_info, {"method": method, "dataset": dataset, **settings}, split)
+        params = {"method": method, "dataset": dataset, **settings}
+        _start(run_dir, tracks, run_info, params, split, data)
         z = embed(split.train_edge_index(), num_nodes).float()
         embed_seconds = time.perf_counter() - started
         decode = InnerProductDecoder()

@@ -13,6 +13,8 @@ CONFIG_FILE = "config.json"
 SPLIT_FILE = "split.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
 EMBEDDINGS_FILE = "embeddings.npy"
+#: The users' node ids, one per line, in index order (row i of the embeddings).
+NODES_FILE = "nodes.txt"
 
 
 def create_run_dir(parent: str | Path, name: str) -> Path:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import warnings
 
 import torch
+from torch_geometric.data import Data
 from torch_geometric.nn.conv.gcn_conv import gcn_norm
 
+from graphae.errors import DataError
 from graphae.sparse import compact_indices
 
 #: Features at or below this density are stored as sparse CSR. Measured on one
@@ -34,24 +36,96 @@ def to_csr(index: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]) ->
         return compact_indices(coo.to_sparse_csr())
 
 
-def gcn_adjacency(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
+def gcn_adjacency(
+    edge_index: torch.Tensor, num_nodes: int, edge_weight: torch.Tensor | None = None
+) -> torch.Tensor:
     """Symmetrically normalised adjacency with self-loops, as sparse CSR.
 
     .. math::
         \\hat{A} = D^{-1/2} (A + I) D^{-1/2}, \\qquad D_{ii} = \\sum_j (A + I)_{ij}
 
-    Uses PyG's :func:`gcn_norm` (Kipf & Welling, ICLR 2017).
+    Uses PyG's :func:`gcn_norm` (Kipf & Welling, ICLR 2017). With edge
+    weights, ``A`` holds them (self-loops weigh 1), so heavier edges pass more
+    of a neighbour's features.
 
     Args:
         edge_index (Tensor): ``[2, E]`` edges, both directions present.
         num_nodes (int): number of nodes N.
+        edge_weight (Tensor, optional): ``[E]`` positive weights, the same
+            for both directions of an edge. (default: ``None``: all 1)
 
     Returns:
         Tensor: ``N x N`` sparse CSR float tensor.
 
     """
-    index, weight = gcn_norm(edge_index, None, num_nodes, add_self_loops=True)
+    if edge_weight is not None:
+        edge_weight = edge_weight.to(edge_index.device, torch.float32)
+    index, weight = gcn_norm(edge_index, edge_weight, num_nodes, add_self_loops=True)
     return to_csr(index, weight, (num_nodes, num_nodes))
+
+
+def pair_weights(data: Data, pairs: torch.Tensor) -> torch.Tensor | None:
+    """Weights of the graph's edges ``pairs`` (``[2, k]``, either direction).
+
+    ``None`` for an unweighted graph (``data.edge_weight`` absent). Looked up
+    by the pairs' direction-free keys in the graph's sorted edge keys.
+    """
+    weight = getattr(data, "edge_weight", None)
+    if weight is None:
+        return None
+    n = int(data.num_nodes)
+    index = data.edge_index.cpu()
+    keys = torch.minimum(index[0], index[1]) * n + torch.maximum(index[0], index[1])
+    order = torch.argsort(keys)
+    sorted_keys = keys[order]
+    p = pairs.cpu()
+    wanted = torch.minimum(p[0], p[1]) * n + torch.maximum(p[0], p[1])
+    at = torch.searchsorted(sorted_keys, wanted).clamp(max=len(sorted_keys) - 1)
+    if not torch.equal(sorted_keys[at], wanted):
+        raise ValueError("pair_weights: some pairs are not edges of the graph")
+    return weight.cpu()[order[at]].float()
+
+
+def check_graph(data: Data) -> None:
+    """Reject graphs that would give silently wrong results.
+
+    Raises:
+        DataError: node ids outside ``[0, N)``, a malformed ``edge_index``,
+            non-finite or non-positive edge weights, or non-finite features
+            (naming the first offending edge or row).
+
+    """
+    n = int(data.num_nodes)
+    index = data.edge_index
+    if index.dim() != 2 or index.shape[0] != 2:
+        raise DataError(f"edge_index must have shape [2, E], got {tuple(index.shape)}")
+    if index.numel():
+        low, high = int(index.min()), int(index.max())
+        if low < 0 or high >= n:
+            col = int(((index < 0) | (index >= n)).any(0).nonzero()[0])
+            raise DataError(
+                f"edge {col} ({int(index[0, col])}, {int(index[1, col])}) names a node "
+                f"outside [0, {n}) (the graph has {n} nodes)"
+            )
+    weight = getattr(data, "edge_weight", None)
+    if weight is not None:
+        if weight.shape != (index.shape[1],):
+            raise DataError(f"edge_weight must have one entry per edge, got {tuple(weight.shape)}")
+        bad = (~torch.isfinite(weight)) | (weight <= 0)
+        if bad.any():
+            i = int(bad.nonzero()[0])
+            raise DataError(f"edge {i} has weight {float(weight[i])}: weights must be positive")
+    x = getattr(data, "x", None)
+    if x is not None:
+        if x.shape[0] != n:
+            raise DataError(f"x has {x.shape[0]} rows but the graph has {n} nodes")
+        if x.layout == torch.strided:
+            rows = (~torch.isfinite(x)).any(1).nonzero().flatten()
+        else:
+            coo = x.to_sparse_coo().coalesce()
+            rows = coo.indices()[0][~torch.isfinite(coo.values())]
+        if len(rows):
+            raise DataError(f"node {int(rows.min())} has a feature that is not finite (NaN or inf)")
 
 
 def prepare_features(
