@@ -48,3 +48,32 @@ def data_root(tmp_path_factory) -> Path:
 def planted():
     """A 200-node, 4-block planted-partition graph with informative features."""
     return planted_partition(num_blocks=4, block_size=50, p_in=0.3, p_out=0.01, seed=0)
+
+
+def write_graph_files(folder: Path, data, prefix: str = "n") -> dict[str, Path]:
+    """Write ``data`` as a user would have it: CSV edge list (one line per edge, string
+    ids), a features CSV with a header and a labels CSV."""
+    folder.mkdir(parents=True, exist_ok=True)
+    src, dst = data.edge_index
+    keep = src < dst
+    edges = folder / "edges.csv"
+    lines = [
+        f"{prefix}{a},{prefix}{b}"
+        for a, b in zip(src[keep].tolist(), dst[keep].tolist(), strict=True)
+    ]
+    edges.write_text("source,target\n" + "\n".join(lines) + "\n")
+    features = folder / "features.csv"
+    header = "id," + ",".join(f"f{j}" for j in range(data.x.shape[1]))
+    rows = [
+        f"{prefix}{i}," + ",".join(f"{v:.6g}" for v in row) for i, row in enumerate(data.x.tolist())
+    ]
+    features.write_text(header + "\n" + "\n".join(rows) + "\n")
+    labels = folder / "labels.csv"
+    labels.write_text("".join(f"{prefix}{i},block{c}\n" for i, c in enumerate(data.y.tolist())))
+    return {"edges": edges, "features": features, "labels": labels}
+
+
+@pytest.fixture(scope="session")
+def planted_files(planted, tmp_path_factory) -> dict[str, Path]:
+    """The ``planted`` graph as CSV files with string ids ``n0..n199``."""
+    return write_graph_files(tmp_path_factory.mktemp("planted_files"), planted)

@@ -544,9 +544,10 @@ def read_features(
     * ``.npy`` (dense) or ``.npz`` (a SciPy sparse matrix, or one array),
       row ``i`` belonging to line ``i`` of ``ids_path``.
 
-    ``auto`` picks ``.npy``/``.npz`` by extension; a text file is ``long``
-    when it has three columns and an id repeats (a dense file has one row per
-    node) or its header names ``feature`` and ``value``, else ``dense``.
+    ``auto`` picks ``.npy``/``.npz`` by extension; a text file with three
+    columns is ``long`` when its header names the third column ``value``
+    (or ``count``, ``weight``) or, without a header, when an id repeats (a
+    dense file has one row per node); anything else is ``dense``.
 
     Raises:
         DataError: unreadable file, a value that is not a finite number
@@ -567,7 +568,8 @@ def read_features(
     if fmt == "auto":
         names = [h.strip().lower() for h in table.header or []]
         repeats = len(set(map(canonical_id, ids))) < len(ids)
-        fmt = "long" if width == 3 and (repeats or names[1:] == ["feature", "value"]) else "dense"
+        long_names = len(names) == 3 and names[2] in ("value", "val", "weight", "count")
+        fmt = "long" if width == 3 and (long_names if names else repeats) else "dense"
     if fmt == "long":
         return _long_features(table)
     _no_repeats(ids, table)
