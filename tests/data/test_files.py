@@ -192,7 +192,7 @@ def test_bad_edge_lists_name_file_and_line(tmp_path, name, text, message):
 def test_binary_garbage_and_unreadable_paths(tmp_path):
     garbage = tmp_path / "g.bin"
     garbage.write_bytes(bytes(range(256)) * 4)
-    with pytest.raises(DataError, match="binary|UTF-8"):
+    with pytest.raises(DataError, match=r"binary|UTF-8"):
         read_edge_list(garbage)
     with pytest.raises(DataError, match="no such file"):
         read_edge_list(tmp_path / "missing.csv")
