@@ -254,3 +254,36 @@ def test_header_detection(tmp_path):
 def test_graph_name_strips_extensions():
     assert graph_name("data/facebook.csv.gz") == "facebook"
     assert graph_name("/x/email-Eu-core.txt") == "email-Eu-core"
+
+
+def test_header_of_words_detected_when_ids_are_words(tmp_path):
+    rows = [f"p{i},p{i + 1}" for i in range(20)]
+    edges = write(tmp_path / "e.csv", "person,friend\n" + "\n".join(rows) + "\n")
+    table = read_table(edges, id_columns=[0, 1])
+    assert table.header == ["person", "friend"] and len(table.rows) == 20
+    no_header = write(tmp_path / "n.csv", "\n".join(rows) + "\n")
+    assert read_table(no_header, id_columns=[0, 1]).header is None
+    labels = write(
+        tmp_path / "l.csv", "person,club\n" + "".join(f"p{i},c{i % 3}\n" for i in range(20))
+    )
+    assert read_table(labels, category_columns=[1]).header == ["person", "club"]
+    numbered = write(
+        tmp_path / "s.txt", "FromNode ToNode\n" + "".join(f"{i} {i + 1}\n" for i in range(20))
+    )
+    assert read_table(numbered, id_columns=[0, 1]).header == ["FromNode", "ToNode"]
+
+
+def test_the_bundled_example_reads_cleanly():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "examples"
+    files = GraphFiles(
+        str(root / "friends.csv"),
+        features=str(root / "friends_features.csv"),
+        labels=str(root / "friends_labels.csv"),
+    )
+    with pytest.warns(UserWarning, match="5 nodes of the features file"):
+        data = load_graph(files)
+    assert data.num_nodes == 240 and data.report["edges"] == 676
+    assert data.class_names == ["chess", "choir", "climbing", "robotics"]
+    assert data.feature_names[0] == "boardgames" and data.x.shape == (240, 20)

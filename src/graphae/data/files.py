@@ -123,6 +123,8 @@ def read_table(
     comment: str = "#",
     header_hint: frozenset[str] = HEADER_NAMES,
     numeric_columns: Sequence[int] = (),
+    id_columns: Sequence[int] = (),
+    category_columns: Sequence[int] = (),
 ) -> Table:
     """Read a delimited text table.
 
@@ -142,6 +144,11 @@ def read_table(
         header_hint (frozenset, optional): lower-case names that mark a header.
         numeric_columns (sequence, optional): columns that hold numbers in
             data rows (for header detection).
+        id_columns (sequence, optional): node-id columns of an edge list: a
+            first row whose ids occur nowhere else in them (or are words
+            above integer ids) is a header.
+        category_columns (sequence, optional): a class column: a first-row
+            value that occurs once, above values that repeat, is a header.
 
     Returns:
         Table: the rows, every one with as many fields as the first.
@@ -184,7 +191,9 @@ def read_table(
                 f"expected {width} like the first row (delimiter {_describe(delim)})"
             )
     if header is None:
-        header = _looks_like_header(rows, numeric_columns, header_hint)
+        header = _looks_like_header(
+            rows, header_hint, numeric_columns, id_columns, category_columns
+        )
     names = None
     if header:
         names, rows, lines = rows[0], rows[1:], lines[1:]
@@ -234,18 +243,36 @@ def _is_number(text: str) -> bool:
 
 
 def _looks_like_header(
-    rows: list[list[str]], numeric_columns: Sequence[int], hints: frozenset[str]
+    rows: list[list[str]],
+    hints: frozenset[str],
+    numeric_columns: Sequence[int] = (),
+    id_columns: Sequence[int] = (),
+    category_columns: Sequence[int] = (),
 ) -> bool:
-    first = rows[0]
+    first, later = rows[0], rows[1:]
     if any(f.strip().lower() in hints for f in first):
         return True
-    later = rows[1:101]
     if not later:
         return False
+    sample = later[:100]
     for col in numeric_columns:
-        numeric_below = all(_is_number(r[col]) for r in later)
-        if col < len(first) and not _is_number(first[col]) and numeric_below:
+        word = col < len(first) and not _is_number(first[col])
+        if word and all(_is_number(r[col]) for r in sample):
             return True
+    ids = [c for c in id_columns if c < len(first)]
+    if ids and len(later) >= 10:
+        if all(not first[c].isdigit() for c in ids) and all(
+            r[c].isdigit() for r in sample for c in ids
+        ):
+            return True  # words above integer ids
+        rest = {r[c] for r in later for c in ids}
+        if all(first[c] not in rest for c in ids):
+            return True  # an edge whose ends occur nowhere else: column names
+    for col in category_columns:
+        if col < len(first) and len(later) >= 10:
+            values = [r[col] for r in later]
+            if first[col] not in values and len(set(values)) <= len(values) // 2:
+                return True  # a lone value above classes that repeat
     return False
 
 
@@ -407,7 +434,10 @@ def read_edge_list(
     if header is None and any(isinstance(c, str) and not c.lstrip("-").isdigit() for c in cols):
         header = True
     numeric = [int(weight_col)] if _is_index(weight_col) else []
-    table = read_table(path, delimiter=delimiter, header=header, numeric_columns=numeric)
+    ids = [int(c) for c in (source_col, target_col) if _is_index(c)]
+    table = read_table(
+        path, delimiter=delimiter, header=header, numeric_columns=numeric, id_columns=ids
+    )
     s, t = table.column(source_col, "source"), table.column(target_col, "target")
     if s == t:
         raise DataError(f"{table.path}: source and target are the same column ({s})")
@@ -417,7 +447,7 @@ def read_edge_list(
     columns = {"source": _name(table, s), "target": _name(table, t)}
     if weight_col is not None:
         w = table.column(weight_col, "weight")
-        weight = _floats([r[w] for r in table.rows], table, f"weight (column {_name(table, w)})")
+        weight = _floats([r[w] for r in table.rows], table, f"weight ({_name(table, w)})")
         bad = np.flatnonzero(weight <= 0)
         if len(bad):
             i = int(bad[0])
@@ -438,7 +468,7 @@ def _is_index(col: Column | None) -> bool:
 
 
 def _name(table: Table, index: int) -> str:
-    return table.header[index] if table.header else str(index)
+    return f"'{table.header[index]}'" if table.header else f"column {index}"
 
 
 def _floats(
@@ -682,7 +712,7 @@ def read_labels(
 
     Classes may be names or numbers. A node listed twice is an error.
     """
-    table = read_table(path, delimiter=delimiter, header=header)
+    table = read_table(path, delimiter=delimiter, header=header, category_columns=[1])
     if len(table.header or table.rows[0]) < 2:
         raise DataError(f"{table.path}: expected a node id column and a label column")
     ids = [r[0] for r in table.rows]
@@ -788,7 +818,7 @@ def build_graph(
     node_ids, parts = NodeIds.from_tokens(*id_groups)
     num_nodes = len(node_ids)
     cleaned = clean_edges(parts[0], parts[1], edges.weight)
-    report: dict[str, Any] = {"nodes": num_nodes, **cleaned.report}
+    report: dict[str, Any] = {"nodes": num_nodes, **cleaned.report, "columns": edges.columns}
     in_edges = np.zeros(num_nodes, dtype=bool)
     in_edges[cleaned.pairs.ravel()] = True
     report["isolated_nodes"] = int((~in_edges).sum())
@@ -870,6 +900,8 @@ def describe_report(report: dict[str, Any], files: GraphFiles) -> Iterator[str]:
         f"read {report['edges_read']:,} edges from {files.edges}: {report['nodes']:,} nodes, "
         f"{report['edges']:,} undirected edges"
     )
+    if report.get("columns"):
+        yield "  columns: " + ", ".join(f"{k} = {v}" for k, v in report["columns"].items())
     changes = []
     if report["reverse_added"]:
         changes.append(
@@ -882,13 +914,10 @@ def describe_report(report: dict[str, Any], files: GraphFiles) -> Iterator[str]:
     if changes:
         yield "  " + "; ".join(changes)
     if report["isolated_nodes"]:
-        only = []
-        if report.get("only_in_features"):
-            only.append(f"{report['only_in_features']:,} only in the features file")
-        if report.get("only_in_labels"):
-            only.append(f"{report['only_in_labels']:,} only in the labels file")
-        detail = f" ({', '.join(only)})" if only else ""
-        yield f"  {report['isolated_nodes']:,} isolated nodes kept{detail}"
+        yield (
+            f"  {report['isolated_nodes']:,} isolated nodes kept (in the features or labels "
+            "file, in no edge)"
+        )
     if "features" in report:
         yield f"  {report['features']:,} features from {files.features}"
         if report["nodes_without_features"]:
