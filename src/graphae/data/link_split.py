@@ -12,11 +12,19 @@ that nothing leaks:
 * train + val + test positives are exactly the graph's edges.
 
 The encoder only ever sees ``train_pos`` (:meth:`LinkSplit.train_edge_index`).
+
+:func:`split_nodes` instead holds out *nodes* (a node-inductive split): every
+edge touching a test node is a test positive, every other edge touching a
+validation node a validation positive, so the held-out nodes are isolated in
+the training graph and can only be embedded from their features. Such a split
+has ``kind == "inductive"`` and records its held-out nodes;
+:func:`check_split` then also checks that each pair touches the right nodes.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,11 +32,17 @@ import numpy as np
 import torch
 
 _SETS = ("train_pos", "val_pos", "val_neg", "test_pos", "test_neg")
+KINDS = ("edge", "inductive")  # held-out edges (split_edges) or nodes (split_nodes)
 
 
 @dataclass
 class LinkSplit:
-    """Node pairs of each split as ``[2, k]`` long tensors with ``row < col``."""
+    """Node pairs of each split as ``[2, k]`` long tensors with ``row < col``.
+
+    ``kind`` is ``"edge"`` (:func:`split_edges`: held-out edges between nodes
+    the encoder sees) or ``"inductive"`` (:func:`split_nodes`: held-out nodes
+    ``val_nodes`` and ``test_nodes``, long tensors, with all their edges).
+    """
 
     num_nodes: int
     train_pos: torch.Tensor
@@ -37,6 +51,9 @@ class LinkSplit:
     test_pos: torch.Tensor
     test_neg: torch.Tensor
     seed: int | None = None
+    kind: str = "edge"
+    val_nodes: torch.Tensor | None = None
+    test_nodes: torch.Tensor | None = None
 
     def train_edge_index(self) -> torch.Tensor:
         """Training edges in both directions: the only graph the encoder sees."""
@@ -59,21 +76,63 @@ class LinkSplit:
         """Number of pairs in each set."""
         return {s: int(getattr(self, s).shape[1]) for s in _SETS}
 
+    def node_counts(self) -> dict[str, int]:
+        """Number of held-out nodes, ``{"val_nodes": .., "test_nodes": ..}``.
+
+        Empty for an edge split, which holds out no node.
+        """
+        if self.val_nodes is None or self.test_nodes is None:
+            return {}
+        return {
+            "val_nodes": int(self.val_nodes.numel()),
+            "test_nodes": int(self.test_nodes.numel()),
+        }
+
+    def cold_test_pairs(self) -> int:
+        """Number of test positives with an endpoint that has no training edge.
+
+        The encoder sees such an endpoint as an isolated node, so the pair can
+        only be predicted from features. Every test positive of an inductive
+        split is cold; in an edge split, low-degree nodes can lose all their
+        edges to validation and test.
+        """
+        train = self.train_pos.cpu().numpy()
+        degree = np.bincount(train.ravel(), minlength=self.num_nodes)
+        test = self.test_pos.cpu().numpy()
+        return int(np.count_nonzero((degree[test[0]] == 0) | (degree[test[1]] == 0)))
+
     def save(self, path: str | Path) -> None:
         """Write the split as a NumPy ``.npz`` file (readable without graphae)."""
         arrays = {s: getattr(self, s).numpy() for s in _SETS}
+        for name in ("val_nodes", "test_nodes"):
+            nodes = getattr(self, name)
+            if nodes is not None:
+                arrays[name] = nodes.numpy()
         seed = -1 if self.seed is None else self.seed
-        np.savez_compressed(path, num_nodes=self.num_nodes, seed=seed, **arrays)
+        np.savez_compressed(
+            path, num_nodes=self.num_nodes, seed=seed, kind=np.array(self.kind), **arrays
+        )
 
     @classmethod
     def load(cls, path: str | Path) -> LinkSplit:
-        """Read a split written by :meth:`save` and re-check it."""
+        """Read a split written by :meth:`save` and re-check it.
+
+        Files written before node-inductive splits existed (no ``kind``) load
+        as edge splits.
+        """
         with np.load(path) as f:
             seed = int(f["seed"])
+            nodes = {
+                name: torch.from_numpy(f[name]).long()
+                for name in ("val_nodes", "test_nodes")
+                if name in f.files
+            }
             split = cls(
                 num_nodes=int(f["num_nodes"]),
                 seed=None if seed < 0 else seed,
+                kind=str(f["kind"]) if "kind" in f.files else "edge",
                 **{s: torch.from_numpy(f[s]).long() for s in _SETS},
+                **nodes,
             )
         check_split(split)
         return split
@@ -90,10 +149,70 @@ def _pairs_from_keys(keys: np.ndarray, num_nodes: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([keys // num_nodes, keys % num_nodes])).long()
 
 
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values, by one sort.
+
+    Same result as ``np.unique``, whose hash-based path (NumPy >= 2.3) is tens
+    of times slower on millions of distinct int64 keys.
+    """
+    ordered = np.sort(values)
+    if len(ordered) == 0:
+        return ordered
+    return ordered[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+
+
+def _isin(values: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(values, sorted_keys)`` for sorted distinct keys, by binary search.
+
+    The queries are sorted first, so the searches walk ``sorted_keys`` in
+    order (several times faster than random probes on large arrays).
+    """
+    if len(values) == 0 or len(sorted_keys) == 0:
+        return np.zeros(len(values), dtype=bool)
+    order = np.argsort(values)
+    queries = values[order]
+    at = np.minimum(np.searchsorted(sorted_keys, queries), len(sorted_keys) - 1)
+    found = np.empty(len(values), dtype=bool)
+    found[order] = sorted_keys[at] == queries
+    return found
+
+
+def _first_occurrences(values: np.ndarray) -> np.ndarray:
+    """Distinct values in the order of their first occurrence."""
+    if len(values) == 0:
+        return values
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = order[np.concatenate([[True], ordered[1:] != ordered[:-1]])]
+    return values[np.sort(first)]
+
+
+def _collect_pairs(
+    draw: Callable[[int], tuple[np.ndarray, np.ndarray]],
+    forbidden: np.ndarray,
+    count: int,
+    num_nodes: int,
+) -> torch.Tensor:
+    """Draw candidate pairs until ``count`` distinct ones avoid ``forbidden`` (sorted keys).
+
+    ``draw(size)`` returns up to ``size`` candidate endpoints ``(a, b)``;
+    self-pairs, forbidden pairs and repeats are rejected, the first occurrence
+    kept, so the result stays in random draw order.
+    """
+    chosen = np.empty(0, dtype=np.int64)
+    while len(chosen) < count:
+        a, b = draw(int((count - len(chosen)) * 1.2) + 16)
+        keys = np.minimum(a, b) * num_nodes + np.maximum(a, b)
+        keys = _first_occurrences(keys[(a != b) & ~_isin(keys, forbidden)])
+        keys = keys[~_isin(keys, np.sort(chosen))]
+        chosen = np.concatenate([chosen, keys])
+    return _pairs_from_keys(chosen[:count], num_nodes)
+
+
 def undirected_edges(edge_index: torch.Tensor, num_nodes: int) -> torch.Tensor:
     """Unique undirected edges ``[2, E]`` with ``row < col``, self-loops dropped."""
     keys = pair_keys(edge_index.cpu(), num_nodes)
-    keys = np.unique(keys[keys // num_nodes != keys % num_nodes])
+    keys = _unique(keys[keys // num_nodes != keys % num_nodes])
     return _pairs_from_keys(keys, num_nodes)
 
 
@@ -161,23 +280,152 @@ def sample_non_edges(
         Tensor: ``[2, count]`` pairs with ``row < col``, in random order.
 
     """
-    available = num_nodes * (num_nodes - 1) // 2 - len(np.unique(edge_keys))
+    forbidden = _unique(edge_keys)
+    available = num_nodes * (num_nodes - 1) // 2 - len(forbidden)
     if count > available:
         raise ValueError(f"asked for {count} non-edges but the graph has only {available}")
-    forbidden = np.unique(edge_keys)
-    chosen = np.empty(0, dtype=np.int64)
-    while len(chosen) < count:
-        draw = int((count - len(chosen)) * 1.2) + 16
-        a = rng.integers(0, num_nodes, draw)
-        b = rng.integers(0, num_nodes, draw)
-        keys = np.minimum(a, b) * num_nodes + np.maximum(a, b)
-        keys = keys[(a != b) & ~np.isin(keys, forbidden)]
-        # keep first occurrences only, in draw order, so the result stays random
-        _, first = np.unique(keys, return_index=True)
-        keys = keys[np.sort(first)]
-        keys = keys[~np.isin(keys, chosen)]
-        chosen = np.concatenate([chosen, keys])
-    return _pairs_from_keys(chosen[:count], num_nodes)
+
+    def draw(size: int) -> tuple[np.ndarray, np.ndarray]:
+        return rng.integers(0, num_nodes, size), rng.integers(0, num_nodes, size)
+
+    return _collect_pairs(draw, forbidden, count, num_nodes)
+
+
+def split_nodes(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    val_fraction: float = 0.05,
+    test_fraction: float = 0.10,
+    seed: int = 0,
+) -> LinkSplit:
+    r"""Hold out nodes with all their edges: a node-inductive link split.
+
+    ``floor(N * test_fraction)`` test nodes :math:`T` and
+    ``floor(N * val_fraction)`` validation nodes :math:`V` are drawn uniformly
+    among the nodes with at least one edge (an isolated node has no link to
+    hold out). Each undirected edge ``(u, v)`` goes to the set of its most
+    held-out endpoint:
+
+    .. math::
+        \text{set}(u, v) = \begin{cases}
+        \text{test} & u \in T \lor v \in T \\
+        \text{val} & \text{else if } u \in V \lor v \in V \\
+        \text{train} & \text{otherwise}
+        \end{cases}
+
+    so the held-out nodes are isolated in the training graph and are embedded
+    from their features alone. Validation and test get as many negatives as
+    positives, drawn uniformly among the non-edges that touch a node of their
+    set: a test negative has an endpoint in :math:`T`, a validation negative an
+    endpoint in :math:`V` and none in :math:`T`.
+
+    Args:
+        edge_index (Tensor): ``[2, E]`` edges, either or both directions.
+        num_nodes (int): number of nodes N.
+        val_fraction (float, optional): share of the N nodes held out for
+            validation. (default: ``0.05``)
+        test_fraction (float, optional): share held out for test.
+            (default: ``0.10``)
+        seed (int, optional): seeds the choice of nodes and the negatives.
+            (default: ``0``)
+
+    Returns:
+        LinkSplit: ``kind == "inductive"``, checked by :func:`check_split`.
+
+    Raises:
+        ValueError: too few nodes or edges for the fractions (no held-out node,
+            or no train, validation or test positive).
+
+    """
+    edges = undirected_edges(edge_index, num_nodes)
+    ends = edges.numpy()
+    n_test = math.floor(num_nodes * test_fraction)
+    n_val = math.floor(num_nodes * val_fraction)
+    connected = np.flatnonzero(np.bincount(ends.ravel(), minlength=num_nodes))
+    too_few = f"for a {val_fraction}/{test_fraction} node split"
+    if n_val < 1 or n_test < 1 or n_val + n_test > len(connected):
+        raise ValueError(f"{num_nodes} nodes ({len(connected)} with edges) are too few {too_few}")
+    rng = np.random.default_rng(seed)
+    held = rng.permutation(connected)[: n_test + n_val]
+    test_nodes, val_nodes = np.sort(held[:n_test]), np.sort(held[n_test:])
+    role = np.zeros(num_nodes, dtype=np.int8)  # 0 train, 1 val, 2 test
+    role[val_nodes], role[test_nodes] = 1, 2
+    edge_role = np.maximum(role[ends[0]], role[ends[1]])
+    train_pos, val_pos, test_pos = (edges[:, torch.from_numpy(edge_role == r)] for r in range(3))
+    if min(train_pos.shape[1], val_pos.shape[1], test_pos.shape[1]) < 1:
+        raise ValueError(
+            f"{edges.shape[1]} edges are too few {too_few}: "
+            f"{train_pos.shape[1]} train, {val_pos.shape[1]} val, {test_pos.shape[1]} test"
+        )
+    n = num_nodes
+    test_neg = sample_non_edges_touching(
+        pair_keys(test_pos, n), n, test_nodes, np.arange(n), test_pos.shape[1], rng
+    )
+    val_neg = sample_non_edges_touching(
+        pair_keys(val_pos, n), n, val_nodes, np.flatnonzero(role < 2), val_pos.shape[1], rng
+    )
+    split = LinkSplit(
+        num_nodes=num_nodes,
+        train_pos=train_pos,
+        val_pos=val_pos,
+        val_neg=val_neg,
+        test_pos=test_pos,
+        test_neg=test_neg,
+        seed=seed,
+        kind="inductive",
+        val_nodes=torch.from_numpy(val_nodes).long(),
+        test_nodes=torch.from_numpy(test_nodes).long(),
+    )
+    check_split(split, edges)
+    return split
+
+
+def sample_non_edges_touching(
+    edge_keys: np.ndarray,
+    num_nodes: int,
+    anchors: np.ndarray,
+    partners: np.ndarray,
+    count: int,
+    rng: np.random.Generator,
+) -> torch.Tensor:
+    """Draw ``count`` distinct non-edges uniformly among pairs with an endpoint in ``anchors``.
+
+    The allowed pairs are ``{a, b}`` with ``a`` in ``anchors``, ``b`` in
+    ``partners`` (which must contain ``anchors``) and ``a != b``. One endpoint
+    is drawn uniformly from ``anchors``, the other from ``partners``; a pair of
+    two anchors can come either way round, so it is kept with probability 1/2,
+    which makes every allowed pair equally likely. Edges and repeats are
+    rejected and the rest drawn again.
+
+    Args:
+        edge_keys (ndarray): :func:`pair_keys` of every edge among the allowed
+            pairs (edges elsewhere cannot be drawn).
+        num_nodes (int): number of nodes N.
+        anchors (ndarray): nodes of which every pair has at least one.
+        partners (ndarray): nodes allowed as the other endpoint.
+        count (int): how many pairs.
+        rng (Generator): NumPy random generator.
+
+    Returns:
+        Tensor: ``[2, count]`` pairs with ``row < col``, in random order.
+
+    """
+    anchors, partners = np.asarray(anchors, np.int64), np.asarray(partners, np.int64)
+    forbidden = _unique(edge_keys)
+    num_a, num_p = len(anchors), len(partners)
+    available = num_a * (num_p - num_a) + num_a * (num_a - 1) // 2 - len(forbidden)
+    if count > available:
+        raise ValueError(f"asked for {count} non-edges but only {available} are allowed")
+    is_anchor = np.zeros(num_nodes, dtype=bool)
+    is_anchor[anchors] = True
+
+    def draw(size: int) -> tuple[np.ndarray, np.ndarray]:
+        a = anchors[rng.integers(0, num_a, size)]
+        b = partners[rng.integers(0, num_p, size)]
+        keep = ~is_anchor[b] | (rng.random(size) < 0.5)
+        return a[keep], b[keep]
+
+    return _collect_pairs(draw, forbidden, count, num_nodes)
 
 
 def check_split(split: LinkSplit, graph_edges: torch.Tensor | None = None) -> None:
@@ -200,19 +448,49 @@ def check_split(split: LinkSplit, graph_edges: torch.Tensor | None = None) -> No
             raise ValueError(f"{s} has node ids outside [0, {n})")
         if np.any(k // n == k % n):
             raise ValueError(f"{s} contains a self-pair")
-        if len(np.unique(k)) != len(k):
+        if len(_unique(k)) != len(k):
             raise ValueError(f"{s} contains a duplicate pair")
-    for i, a in enumerate(_SETS):
-        for b in _SETS[i + 1 :]:
-            if np.isin(keys[a], keys[b]).any():
-                raise ValueError(f"{a} and {b} share a pair (leak)")
+    every = np.sort(np.concatenate(list(keys.values())))
+    shared = every[1:][every[1:] == every[:-1]]
+    if len(shared):  # each set is duplicate-free, so two sets hold this pair
+        a, b = [s for s in _SETS if (keys[s] == shared[0]).any()][:2]
+        raise ValueError(f"{a} and {b} share a pair (leak)")
     positives = np.concatenate([keys["train_pos"], keys["val_pos"], keys["test_pos"]])
-    all_edges = positives if graph_edges is None else pair_keys(graph_edges, n)
+    all_edges = _unique(positives if graph_edges is None else pair_keys(graph_edges, n))
     for s in ("val_neg", "test_neg"):
-        if np.isin(keys[s], all_edges).any():
+        if _isin(keys[s], all_edges).any():
             raise ValueError(f"{s} contains an edge of the graph")
-    if graph_edges is not None and not np.array_equal(np.sort(positives), np.unique(all_edges)):
+    if graph_edges is not None and not np.array_equal(np.sort(positives), all_edges):
         raise ValueError("train + val + test positives are not exactly the graph's edges")
     for s in ("val", "test"):
         if len(keys[f"{s}_pos"]) != len(keys[f"{s}_neg"]):
             raise ValueError(f"{s} has unequal numbers of positives and negatives")
+    if split.kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {split.kind!r}")
+    if split.kind == "inductive":
+        _check_held_out_nodes(split)
+
+
+def _check_held_out_nodes(split: LinkSplit) -> None:
+    """The node-inductive checks of :func:`check_split`: each pair touches the right nodes."""
+    n = split.num_nodes
+    if split.val_nodes is None or split.test_nodes is None:
+        raise ValueError("an inductive split needs val_nodes and test_nodes")
+    role = np.zeros(n, dtype=np.int8)  # 0 train, 1 val, 2 test
+    for name, r in (("val_nodes", 1), ("test_nodes", 2)):
+        nodes = getattr(split, name).cpu().numpy()
+        if len(nodes) and (nodes.min() < 0 or nodes.max() >= n):
+            raise ValueError(f"{name} has node ids outside [0, {n})")
+        if len(_unique(nodes)) != len(nodes) or (role[nodes] != 0).any():
+            raise ValueError(f"{name} repeats a node or shares one with val_nodes")
+        role[nodes] = r
+    for s in _SETS:
+        pairs = getattr(split, s).cpu().numpy()
+        low = np.minimum(role[pairs[0]], role[pairs[1]])
+        high = np.maximum(role[pairs[0]], role[pairs[1]])
+        if s == "train_pos" and (high > 0).any():
+            raise ValueError("train_pos touches a held-out node (leak)")
+        if s.startswith("val") and ((high != 1) | (low == 2)).any():
+            raise ValueError(f"{s} has a pair without a val node or with a test node")
+        if s.startswith("test") and (high != 2).any():
+            raise ValueError(f"{s} has a pair without a test node")
