@@ -159,3 +159,25 @@ def test_cli_inconsistent_options(tmp_path, capsys, monkeypatch, args, expected)
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and expected in err[0], err
     assert not (tmp_path / "runs").exists()
+
+
+def test_cli_inductive_split(tmp_path, capsys, monkeypatch):
+    from graphae.data import planted_partition
+    from tests.conftest import write_graph_files
+
+    data = planted_partition(num_blocks=8, block_size=50, p_in=0.2, p_out=0.002, feature_noise=0.5)
+    files = write_graph_files(tmp_path / "g", data)
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--edges", str(files["edges"]), "--features", str(files["features"])]
+    assert (
+        main([*args, "--split", "inductive", "--model", "gae", "--epochs", "100", "--quiet"]) == 0
+    )
+    out = capsys.readouterr().out
+    run = tmp_path / "runs" / "gae_edges_16d_100ep_inductive"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["split"] == "inductive" and metrics["test"]["auc"] > 0.8
+    test_pos = json.loads((run / "config.json").read_text())["split_counts"]["test_pos"]
+    assert metrics["cold_test_pairs"] == test_pos
+    assert f"{test_pos:,} of the test pairs touch held-out nodes" in out
+    info = json.loads((run / "config.json").read_text())
+    assert info["held_out_nodes"] == {"val_nodes": 20, "test_nodes": 40}

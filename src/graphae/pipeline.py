@@ -272,7 +272,9 @@ def _run(
         "num_nodes": num_nodes,
         "num_features": in_dim if x is not None else 0,
         "split_counts": split.counts(),
-        "cold_test_pairs": split_cold_pairs(split),
+        "split": split.kind,
+        "held_out_nodes": split.node_counts(),
+        "cold_test_pairs": split.cold_test_pairs(),
         "graph": graph_info(data, in_dim if x is not None else 0),
         "versions": versions(),
     }
@@ -321,7 +323,7 @@ def _run(
         "val": fitted.best_val,
         "test": test,
         "test_graph": config.test_graph,
-        "split": config.split,
+        "split": run_info["split"],
         "cold_test_pairs": run_info["cold_test_pairs"],
         "val_last": fitted.last_val,
         "test_last": test_last,
@@ -379,12 +381,6 @@ def _start(
     for tracker in trackers:
         tracker.start_run(run_dir)
         tracker.log_params(params)
-
-
-def split_cold_pairs(split: LinkSplit) -> int | None:
-    """Test positives touching a node without training edges (only features can score them)."""
-    count = getattr(split, "cold_test_pairs", None)
-    return int(count()) if callable(count) else None
 
 
 def graph_info(data: Data, num_features: int) -> dict[str, Any]:
