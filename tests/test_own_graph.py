@@ -181,3 +181,15 @@ def test_cli_inductive_split(tmp_path, capsys, monkeypatch):
     assert f"{test_pos:,} of the test pairs touch held-out nodes" in out
     info = json.loads((run / "config.json").read_text())
     assert info["held_out_nodes"] == {"val_nodes": 20, "test_nodes": 40}
+
+
+def test_auto_picks_sampled_for_a_large_own_graph(tmp_path):
+    from graphae.data import social_graph
+
+    data = social_graph(6_000, 20_000, seed=0)
+    data.name = "social"
+    result = train(small(tmp_path, model="gae", epochs=3, features=False), data=data, save=False)
+    assert result.objective == "sampled"
+    small_graph = social_graph(1_000, 4_000, seed=0)
+    result = train(small(tmp_path, model="gae", epochs=3), data=small_graph, save=False)
+    assert result.objective == "dense"

@@ -38,7 +38,7 @@ from graphae.config import TrainConfig
 from graphae.data.files import GraphFiles, NodeIds, load_graph
 from graphae.data.graph import check_graph, gcn_adjacency, pair_weights, prepare_features
 from graphae.data.link_split import LinkSplit, split_edges
-from graphae.data.planetoid import load_planetoid
+from graphae.data.planetoid import PLANETOID, load_planetoid
 from graphae.errors import ConfigError, DataError
 from graphae.evaluation.link_prediction import link_metrics, link_scores
 from graphae.nn.autoencoders import GAE
@@ -118,7 +118,10 @@ def train(
         split = make_split(config, data)
     elif split.num_nodes != num_nodes:
         raise ConfigError(f"the split is for {split.num_nodes} nodes but the graph has {num_nodes}")
-    objective_name = resolve_objective(config.objective, num_nodes, config.dense_max_nodes)
+    paper_graph = config.dataset in PLANETOID.values() and not config.edges
+    objective_name = resolve_objective(
+        config.objective, num_nodes, config.dense_max_nodes, paper_graph
+    )
     clock = _PhaseClock(started)
     clock.lap("data")
 

@@ -298,3 +298,17 @@ def test_cold_test_pairs_on_edge_split_with_leaves():
 def test_every_test_pair_of_a_node_split_is_cold(planted):
     split = split_nodes(planted.edge_index, planted.num_nodes, seed=0)
     assert split.cold_test_pairs() == split.counts()["test_pos"] > 0
+
+
+def test_split_of_a_graph_unlike_cora_stays_leak_free():
+    from graphae.data import social_graph
+
+    # many small components, 5% isolated nodes, a few hubs
+    data = social_graph(3_000, 6_000, isolated_fraction=0.05, degree_exponent=2.1, seed=1)
+    split = split_edges(data.edge_index, data.num_nodes, seed=0)
+    assert_leak_free(split, data.edge_index)
+    cold = split.cold_test_pairs()
+    assert 0 < cold < split.test_pos.shape[1]
+    degree = np.bincount(split.train_pos.flatten().numpy(), minlength=data.num_nodes)
+    t = split.test_pos.numpy()
+    assert cold == int(((degree[t[0]] == 0) | (degree[t[1]] == 0)).sum())

@@ -89,3 +89,13 @@ def test_each_call_draws_fresh_negatives_in_batches(planted):
     z = torch.randn(n, 8)
     losses = [float(objective(Encoding(z=z, mu=z))["loss"]) for _ in range(objective.rounds + 2)]
     assert len(set(losses)) == len(losses)  # a new draw every call, across batches too
+
+
+def test_auto_objective_rule():
+    from graphae.training.objectives import resolve_objective
+
+    assert resolve_objective("auto", 5_000, 5_000) == "dense"
+    assert resolve_objective("auto", 7_624, 5_000) == "sampled"
+    assert resolve_objective("auto", 19_717, 5_000, paper_graph=True) == "dense"
+    assert resolve_objective("dense", 50_000, 5_000) == "dense"
+    assert resolve_objective("sampled", 100, 5_000) == "sampled"
