@@ -92,3 +92,15 @@ def test_roc_points_match_scikit_learn_with_ties():
     np.testing.assert_allclose(tpr, ref_tpr)
     area = np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2)
     assert area == pytest.approx(roc_auc_score(labels, scores))
+
+
+def test_latent_figure_names_classes_and_greys_unlabelled_nodes():
+    import numpy as np
+
+    from graphae.figures import latent_figure
+
+    z = np.random.default_rng(0).normal(size=(40, 4))
+    classes = np.repeat([0, 1, -1, 1], 10)
+    fig = latent_figure(z, classes, "t", class_names=["chess", "choir"])
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["chess (10)", "choir (20)", "unlabelled (10)"]

@@ -109,29 +109,23 @@ def latent_figure(
     else:
         classes = np.asarray(classes)
         values = np.unique(classes)
-        cmap = _class_colours(int((values >= 0).sum()))
-        for i, c in enumerate(values[values >= 0]):
-            mask = classes == c
-            name = class_names[int(c)] if class_names is not None else f"class {c}"
+        labelled = values[values >= 0]
+        cmap = _class_colours(len(labelled))
+        groups = [
+            (classes == c, cmap[i], class_names[int(c)] if class_names else f"class {c}", 0.7)
+            for i, c in enumerate(labelled)
+        ]
+        if len(labelled) < len(values):
+            groups.append((classes < 0, "0.6", "unlabelled", 0.3))
+        for mask, colour, name, alpha in groups:
             ax.scatter(
                 points[mask, 0],
                 points[mask, 1],
                 s=size,
-                alpha=0.7,
+                alpha=alpha,
                 linewidths=0,
-                color=cmap[i],
+                color=colour,
                 label=f"{name} ({mask.sum()})",
-            )
-        if (classes < 0).any():
-            mask = classes < 0
-            ax.scatter(
-                points[mask, 0],
-                points[mask, 1],
-                s=size,
-                alpha=0.3,
-                linewidths=0,
-                color="0.6",
-                label=f"unlabelled ({mask.sum()})",
             )
         ax.legend(fontsize=7, markerscale=8 / np.sqrt(size), loc="best", framealpha=0.8)
     ax.set_xlabel(xlabel)
