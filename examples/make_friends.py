@@ -33,6 +33,7 @@ def names(count: int, rng: np.random.Generator) -> list[str]:
 
 
 def main() -> None:
+    """Draw the graph, the interests and the clubs, and write the three CSV files."""
     rng = np.random.default_rng(2026)
     size = 60
     people = names(size * len(CLUBS), rng)
