@@ -17,3 +17,11 @@ class ConfigError(GraphaeError, ValueError):
 
 class DataError(GraphaeError):
     """A data set that is unknown, missing or unreadable."""
+
+
+class TrainingError(GraphaeError):
+    """Training diverged: the loss or the validation scores stopped being finite numbers.
+
+    Raised at the first such epoch, so that no run with meaningless weights
+    or metrics is saved; the message names the epoch and what to try.
+    """

@@ -48,7 +48,7 @@ def csr(
 
 def compact_indices(a: torch.Tensor) -> torch.Tensor:
     """The CSR matrix ``a`` with int32 indices when its sizes allow it."""
-    if a.crow_indices().dtype == torch.int32 or max(*a.shape, a._nnz()) >= 2**31:
+    if a.crow_indices().dtype == torch.int32 or max(*a.shape, a.values().numel()) >= 2**31:
         return a
     return csr(a.crow_indices().int(), a.col_indices().int(), a.values(), tuple(a.shape))
 

@@ -3,7 +3,13 @@ import torch
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from graphae.evaluation import LinkScorer, link_metrics
-from graphae.evaluation.metrics import auc_and_ap, average_precision, ranking_metrics, roc_auc
+from graphae.evaluation.metrics import (
+    NonFiniteScoresError,
+    auc_and_ap,
+    average_precision,
+    ranking_metrics,
+    roc_auc,
+)
 from graphae.nn import InnerProductDecoder
 
 
@@ -64,3 +70,36 @@ def test_link_scorer_ranks_the_decoder_scores_like_scikit_learn(ties):
         assert result == pytest.approx({"auc": auc, "ap": ap}, abs=1e-12)
     assert link_metrics(decode, z, pos, neg) == result
     assert (result["auc"], result["ap"]) == auc_and_ap(*logits)
+
+
+NON_FINITE = [float("nan"), float("inf"), float("-inf")]
+
+
+@pytest.mark.parametrize("bad", NON_FINITE)
+@pytest.mark.parametrize("side", ["pos", "neg"])
+@pytest.mark.parametrize("metric", [roc_auc, average_precision, auc_and_ap])
+def test_non_finite_scores_are_refused(metric, side, bad):
+    pos, neg = torch.tensor([3.0, 4.0, 0.5]), torch.tensor([1.0, 2.0])
+    (pos if side == "pos" else neg)[1] = bad
+    with pytest.raises(ValueError, match="of 5 scores are NaN") as raised:
+        metric(pos, neg)
+    assert isinstance(raised.value, NonFiniteScoresError)
+
+
+def test_the_message_counts_nan_and_infinite_scores():
+    scores = torch.tensor([float("nan"), float("nan"), 1.0, float("inf"), 0.0])
+    with pytest.raises(NonFiniteScoresError, match=r"^2 of 5 scores are NaN and 1 infinite"):
+        ranking_metrics(scores, 2)
+    # all NaN: ranked as they came, they gave an AUC of 0.0, as if the model were inverted
+    with pytest.raises(NonFiniteScoresError, match=r"^4 of 4 scores are NaN and 0 infinite"):
+        ranking_metrics(torch.full((4,), float("nan")), 2)
+
+
+def test_link_scoring_refuses_nan_embeddings():
+    z = torch.randn(6, 3)
+    z[2] = float("nan")
+    pos, neg = torch.tensor([[0, 2], [1, 3]]), torch.tensor([[4, 0], [5, 5]])
+    with pytest.raises(NonFiniteScoresError, match=r"^1 of 4 scores are NaN"):
+        LinkScorer(pos, neg)(InnerProductDecoder(), z)
+    with pytest.raises(NonFiniteScoresError):
+        link_metrics(InnerProductDecoder(), z, pos, neg)

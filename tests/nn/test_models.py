@@ -119,3 +119,60 @@ def test_bias_adds_a_learned_offset_per_layer(name, graph):
     torch.testing.assert_close(biased.embed(x, adj), last(h, adj))  # the shared-head path too
     biased.encode(x, adj).z.sum().backward()
     assert all(p.grad is not None for p in biased.parameters())
+
+
+def _identity_adj(n: int) -> torch.Tensor:
+    return torch.eye(n).to_sparse_csr()
+
+
+def test_identity_feature_dropout_is_dropout_of_the_identity_matrix(graph):
+    # dropout(I) keeps each diagonal 1 with probability 1 - p, scaled to 1 / (1 - p):
+    # dropout(I) W drops whole rows of W and scales the kept ones
+    _, adj = graph
+    n, p = adj.shape[0], 0.4
+    torch.manual_seed(0)
+    layer = GraphConv(n, 8, dropout=p)
+    torch.manual_seed(1)
+    support = layer(None, _identity_adj(n))  # Â = I: the output is dropout(I) W
+    kept = support.abs().sum(1) > 0
+    mask = torch.diag(kept.float() / (1 - p))  # what F.dropout(I) with this mask gives
+    torch.testing.assert_close(support, mask @ layer.weight.detach(), rtol=1e-6, atol=0)
+    assert 0.45 < kept.float().mean() < 0.75  # ~60% of 200 rows kept
+    torch.manual_seed(1)  # the same mask on the real graph
+    torch.testing.assert_close(layer(None, adj), adj @ (mask @ layer.weight.detach()))
+    layer.eval()
+    torch.testing.assert_close(layer(None, adj), layer(torch.eye(n), adj))
+
+
+def test_dense_feature_dropout_matches_f_dropout_with_the_same_draw(graph):
+    x, adj = graph
+    x = x.to_dense() if x.layout != torch.strided else x
+    layer = GraphConv(x.shape[1], 8, dropout=0.3)
+    torch.manual_seed(2)
+    out = layer(x, adj)
+    torch.manual_seed(2)
+    expected = adj @ (torch.nn.functional.dropout(x, 0.3, training=True) @ layer.weight)
+    torch.testing.assert_close(out, expected)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("features", [True, False])
+def test_models_with_dropout_train_end_to_end(planted, name, features):
+    from graphae import TrainConfig, train
+    from graphae.tracking.memory import MemoryTracker
+
+    settings = dict(model=name, features=features, epochs=25, quiet=True, figures=False)
+    trackers = MemoryTracker(), MemoryTracker()
+    train(TrainConfig(**settings), data=planted, save=False, trackers=[trackers[0]])
+    dropped = train(
+        TrainConfig(dropout=0.3, **settings), data=planted, save=False, trackers=[trackers[1]]
+    )
+    assert dropped.metrics["test"]["auc"] > 0.75
+    assert not dropped.model.mode_independent()
+    # the same initial weights, a different first loss: dropout was applied in training
+    first = [t.history["train/loss"][0] for t in trackers]
+    assert first[0][0] == first[1][0] == 1 and first[0][1] != first[1][1]
+    # in eval mode the model is deterministic
+    adj = gcn_adjacency(dropped.split.train_edge_index(), planted.num_nodes)
+    x = prepare_features(planted.x) if features else None
+    torch.testing.assert_close(dropped.model.embed(x, adj), dropped.embeddings)

@@ -99,3 +99,69 @@ def test_auto_objective_rule():
     assert resolve_objective("auto", 19_717, 5_000, paper_graph=True) == "dense"
     assert resolve_objective("dense", 50_000, 5_000) == "dense"
     assert resolve_objective("sampled", 100, 5_000) == "sampled"
+
+
+def _tiny_vgae_encoding(n: int = 5, d: int = 3):
+    """A VGAE training-mode encoding of fixed ``(μ, log σ)``, with its noise ``ε``."""
+    from graphae.nn.autoencoders import VGAE
+
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(n, d, generator=g)
+    logstd = 0.3 * torch.randn(n, d, generator=g)
+    model = VGAE(encoder=lambda x, adj: (mu, logstd))
+    torch.manual_seed(5)
+    encoding = model.encode(None, None)
+    torch.manual_seed(5)
+    eps = torch.randn(n, d)
+    return encoding, mu, logstd, eps
+
+
+def test_vgae_training_loss_by_hand_kl_over_n_of_the_mean_over_nodes():
+    # tkipf/gae: kl = (0.5 / N) · mean_i Σ_d (1 + 2 log σ − μ² − σ²), subtracted
+    encoding, mu, logstd, eps = _tiny_vgae_encoding()
+    n = mu.shape[0]
+    torch.testing.assert_close(encoding.z, mu + eps * logstd.exp())
+    per_node = -0.5 * (1 + 2 * logstd - mu**2 - logstd.exp() ** 2).sum(1)
+    kl = per_node.mean() / n
+    edges = torch.tensor([[0, 1, 1, 2, 3, 4], [1, 0, 2, 1, 4, 3]])
+    # the dense objective: weighted BCE over all N² entries of A + I
+    target = torch.eye(n)
+    target[edges[0], edges[1]] = 1.0
+    e = edges.shape[1]
+    pos_weight, norm = (n * n - e) / e, n * n / (2.0 * (n * n - e))
+    logits = encoding.z @ encoding.z.t()
+    recon = norm * torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target, pos_weight=torch.tensor(pos_weight)
+    )
+    parts = DenseObjective(edges, n)(encoding)
+    torch.testing.assert_close(parts["kl"], kl)
+    torch.testing.assert_close(parts["recon"], recon)
+    torch.testing.assert_close(parts["loss"], recon + kl)
+    # the sampled objective adds the same KL, and eval mode's (μ only) equals it too
+    sampled = SampledObjective(edges, n, torch.Generator().manual_seed(0))(encoding)
+    torch.testing.assert_close(sampled["kl"], kl)
+    evaluated = DenseObjective(edges, n)(Encoding(z=mu, mu=mu, logstd=logstd))
+    torch.testing.assert_close(evaluated["kl"], kl)
+
+
+def test_sampled_loss_by_hand_leaves_out_drawn_edges_and_self_pairs():
+    # 6 nodes, all 15 pairs but {0,1}, {2,3}, {4,5} are edges: 5 of 6 random pairs
+    # are an edge or a self-pair, and only the usable ones enter the negatives' mean
+    from graphae.sparse import PairRounds
+
+    n = 6
+    non_edges = {(0, 1), (1, 0), (2, 3), (3, 2), (4, 5), (5, 4)}
+    pairs = [(i, j) for i in range(n) for j in range(n) if i != j and (i, j) not in non_edges]
+    edges = torch.tensor(pairs).t()
+    count = edges.shape[1] // 2  # as many negatives as undirected training edges
+    objective = SampledObjective(edges, n, torch.Generator().manual_seed(4))
+    z = torch.randn(n, 4, generator=torch.Generator().manual_seed(1))
+    loss = objective(Encoding(z=z, mu=z))["loss"]
+    draws = PairRounds.draw(count, n, objective.rounds, torch.Generator().manual_seed(4))
+    drawn = [(int(draws.row[0, k]), int(draws.col[0, k])) for k in draws.first[0]]
+    usable = [(i, j) for i, j in drawn if (i, j) in non_edges]
+    assert 0 < len(usable) < count // 2  # most draws are left out
+    logit = lambda pairs: torch.stack([z[i] @ z[j] for i, j in pairs])  # noqa: E731
+    softplus = torch.nn.functional.softplus
+    by_hand = softplus(-logit(pairs)).mean() + softplus(logit(usable)).mean()
+    torch.testing.assert_close(loss, by_hand)

@@ -30,7 +30,13 @@ class LinkScorer:
 
     @torch.no_grad()
     def __call__(self, decode: Decode, z: torch.Tensor) -> dict[str, float]:
-        """``{"auc": ..., "ap": ...}`` of ``decode(z, pairs)``, in [0, 1]."""
+        """``{"auc": ..., "ap": ...}`` of ``decode(z, pairs)``, in [0, 1].
+
+        Raises:
+            NonFiniteScoresError: a score is NaN or infinite (a ``ValueError``),
+                e.g. from NaN embeddings.
+
+        """
         auc, ap = ranking_metrics(decode(z, self.pairs).reshape(-1), self.num_pos)
         return {"auc": auc, "ap": ap}
 
@@ -52,6 +58,9 @@ def link_metrics(
 
     Returns:
         dict: ``{"auc": ..., "ap": ...}`` in [0, 1].
+
+    Raises:
+        NonFiniteScoresError: a score is NaN or infinite (a ``ValueError``).
 
     """
     return LinkScorer(pos, neg)(decode, z)

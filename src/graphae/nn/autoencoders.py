@@ -60,17 +60,17 @@ class GAE(nn.Module):
         return Encoding(z=z, mu=z)
 
     def mode_independent(self) -> bool:
-        """Whether ``μ`` is the same in training and eval mode (no dropout or batch norm).
+        """Whether ``μ`` is the same in training and eval mode, as the encoder declares.
 
         Then the ``μ`` of a training pass equals :meth:`embed`, and a trainer
-        may validate with it instead of a second encoder pass.
+        may validate with it instead of a second encoder pass. The encoder
+        declares it with a ``mode_independent()`` method (the GCN encoders do,
+        from their dropout settings); an encoder without one (a lambda, a
+        module with functional dropout) is taken to depend on the mode, which
+        costs an extra encoder pass per validation but is never wrong.
         """
-        for module in self.modules():
-            if isinstance(module, (nn.modules.dropout._DropoutNd, nn.modules.batchnorm._NormBase)):
-                return False
-            if float(getattr(module, "dropout", 0.0) or 0.0) > 0.0:
-                return False
-        return True
+        declare = getattr(self.encoder, "mode_independent", None)
+        return bool(declare()) if callable(declare) else False
 
     @torch.no_grad()
     def embed(self, x: torch.Tensor | None, adj: torch.Tensor) -> torch.Tensor:

@@ -41,9 +41,13 @@ class GCNEncoder(nn.Module):
         self.conv1 = GraphConv(in_dim, hidden_dim, dropout, bias)
         self.conv2 = GraphConv(hidden_dim, latent_dim, dropout, bias)
 
+    def mode_independent(self) -> bool:
+        """Whether the output is the same in training and eval mode: no layer has dropout."""
+        return self.conv1.dropout == 0 and self.conv2.dropout == 0
+
     def forward(self, x: torch.Tensor | None, adj: torch.Tensor) -> torch.Tensor:
         """Return the ``N x latent_dim`` embedding Z."""
-        if self.training and self.conv1.dropout + self.conv2.dropout > 0:
+        if self.training and not self.mode_independent():
             return self.conv2(F.relu(self.conv1(x, adj)), adj)
         # the same computation as one autograd node (same numbers, less overhead)
         c1, c2 = self.conv1, self.conv2
@@ -80,12 +84,16 @@ class VariationalGCNEncoder(nn.Module):
         self.conv_mu = GraphConv(hidden_dim, latent_dim, dropout, bias)
         self.conv_logstd = GraphConv(hidden_dim, latent_dim, dropout, bias)
 
+    def mode_independent(self) -> bool:
+        """Whether the output is the same in training and eval mode: no layer has dropout."""
+        return all(c.dropout == 0 for c in (self.conv1, self.conv_mu, self.conv_logstd))
+
     def forward(
         self, x: torch.Tensor | None, adj: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Return ``(mu, logstd)``, each ``N x latent_dim``."""
         c1, c_mu, c_sigma = self.conv1, self.conv_mu, self.conv_logstd
-        if self.training and c1.dropout + c_mu.dropout > 0:  # each head draws its own mask
+        if self.training and not self.mode_independent():  # each head draws its own mask
             h = F.relu(c1(x, adj))
             return c_mu(h, adj), c_sigma(h, adj)
         # Â (h W_μ) and Â (h W_σ) as one product with 2·latent columns, the two

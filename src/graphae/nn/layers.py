@@ -72,6 +72,8 @@ class GraphConv(nn.Module):
 
         """
         if x is None:
+            # dropout(I) W: each diagonal 1 of I kept with probability 1 − p and
+            # scaled to 1 / (1 − p), i.e. whole rows of W dropped or rescaled
             support = self.weight
             if self.training and self.dropout > 0:
                 keep = torch.full((self.in_dim, 1), 1 - self.dropout, device=support.device)
