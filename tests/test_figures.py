@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
+from graphae.artifacts.atomic import OutputError
 from graphae.figures import (
     latent_figure,
     project_2d,
@@ -44,6 +45,23 @@ def test_figures_save_as_png_that_reload(tmp_path):
     for name, figure in figures.items():
         image = imread(save_figure(figure, tmp_path / f"{name}.png"))
         assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0.01
+
+
+def test_save_figure_is_atomic_and_keeps_the_name_given(tmp_path, monkeypatch):
+    figure = roc_figure(np.r_[1, 0, 1, 0], np.r_[0.9, 0.1, 0.4, 0.6])
+    assert save_figure(figure, tmp_path / "plot") == tmp_path / "plot"  # no ".png" appended
+    assert (tmp_path / "plot").read_bytes().startswith(b"\x89PNG")
+    assert save_figure(figure, tmp_path / "plot.svg").read_text().lstrip().startswith("<?xml")
+    old = (tmp_path / "plot").read_bytes()
+
+    def fail(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(type(figure), "savefig", fail)
+    with pytest.raises(OutputError, match=r"cannot write .*plot: No space left on device"):
+        save_figure(figure, tmp_path / "plot")
+    assert (tmp_path / "plot").read_bytes() == old  # the old picture is kept, no temp file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plot", "plot.svg"]
 
 
 def test_roc_figure_reports_the_auc():

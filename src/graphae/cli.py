@@ -1,18 +1,39 @@
 """Command line: parse -> config -> call the API. Nothing else lives here.
 
-Errors a user can fix print one line on stderr and exit with code 2.
+Every failure a user or the machine causes prints one line on stderr,
+``graphae: error: ...`` (no traceback), and leaves nothing half-written: a
+failed or stopped run's folder is removed, and every file is written to a
+temporary name and renamed into place when complete. Exit codes:
+
+* ``0``: success.
+* ``1``: the machine failed a write that should have worked: the disk is full
+  (``ENOSPC``, ``EDQUOT``), an I/O error (``EIO``), ...
+  (``graphae: error: cannot write <path>: No space left on device``).
+* ``2``: something the user can fix: a bad option or setting, an unreadable
+  input file, or an output path that cannot be written: permission denied,
+  a read-only file system, a missing folder, a file where a folder is
+  expected (``graphae: error: cannot write <path>: Not a directory``).
+* ``130``: interrupted by Ctrl-C (SIGINT); ``143``: stopped by SIGTERM (what
+  ``timeout`` and job schedulers send). The unfinished run directory is
+  removed in both cases.
+
+Anything else is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
+import signal
 import sys
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import NoReturn
 
 from graphae.analysis.compare import METRICS
+from graphae.artifacts.atomic import USER_FIXABLE_ERRNOS, exit_code
 from graphae.config import (
     FEATURE_FORMATS,
     MODELS,
@@ -27,6 +48,9 @@ from graphae.inference.cli import add_inference_parsers
 from graphae.vae.cli import add_vae_parser
 
 EXIT_USAGE = 2
+#: Exit codes of an interrupted command: 128 + the signal's number, as shells report them.
+EXIT_SIGINT = 128 + signal.SIGINT
+EXIT_SIGTERM = 128 + signal.SIGTERM
 
 
 class _Parser(argparse.ArgumentParser):
@@ -342,18 +366,73 @@ def _sweep(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``graphae`` command."""
+    """Entry point of the ``graphae`` command; returns its exit code (see the module's doc)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        args.handler(args)
-    except GraphaeError as exc:
+        with _sigterm_interrupts():
+            args.handler(args)
+    except GraphaeError as exc:  # OutputError carries 1 (disk full) or 2 (a path to fix)
         print(f"graphae: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return getattr(exc, "exit_code", EXIT_USAGE)
+    except OSError as exc:
+        # a file-system error no writer turned into an OutputError: still one line
+        if exc.errno not in _FILE_SYSTEM_ERRNOS:
+            raise
+        print(f"graphae: error: {_describe(exc)}", file=sys.stderr)
+        return exit_code(exc.errno)
+    except Stopped:
+        print(
+            "graphae: stopped by SIGTERM; the unfinished run directory was removed",
+            file=sys.stderr,
+        )
+        return EXIT_SIGTERM
     except KeyboardInterrupt:
         print("graphae: interrupted; the unfinished run directory was removed", file=sys.stderr)
-        return 130
+        return EXIT_SIGINT
     return 0
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, raised where the command is, so that it unwinds (and cleans up) like Ctrl-C."""
+
+
+@contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """Turn SIGTERM into :class:`Stopped` for the duration of the command.
+
+    A second SIGTERM during the clean-up is ignored; the previous handler is
+    restored afterwards. (Signal handlers can only be set in the main thread;
+    elsewhere SIGTERM keeps its meaning.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Stopped
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if previous is None else previous)
+
+
+#: errnos of the file system (:func:`main` reports them in one line).
+_FILE_SYSTEM_ERRNOS = USER_FIXABLE_ERRNOS | {errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG}
+#: Of those, the ones only a write can meet.
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EFBIG}
+
+
+def _describe(exc: OSError) -> str:
+    reason = exc.strerror or str(exc)
+    if exc.filename is None:
+        return reason
+    if exc.errno in _WRITE_ERRNOS:
+        return f"cannot write {exc.filename}: {reason}"
+    return f"{exc.filename}: {reason}"
 
 
 if __name__ == "__main__":

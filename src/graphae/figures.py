@@ -214,7 +214,24 @@ def _series(history: History, tag: str) -> tuple[list[float], list[float]]:
 
 
 def save_figure(figure: Figure, path: str | Path, dpi: int = 110) -> Path:
-    """Write ``figure`` as PNG and return the path."""
+    """Write ``figure`` as PNG (or the format ``path``'s extension names: ``.pdf``, ``.svg``).
+
+    The file is written atomically, and under exactly the name given (no
+    extension is appended).
+
+    Returns:
+        Path: ``path``.
+
+    Raises:
+        OutputError: the file cannot be written (nothing is left behind).
+
+    """
+    from graphae.artifacts.atomic import atomic_path
+
     path = Path(path)
-    figure.savefig(path, dpi=dpi)
+    fmt = path.suffix[1:].lower()
+    if fmt not in figure.canvas.get_supported_filetypes():
+        fmt = "png"
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=dpi, format=fmt)
     return path

@@ -10,6 +10,7 @@ config -> data/split -> model -> training -> evaluation -> tracking/artifacts.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Data
 
+from graphae.artifacts.atomic import atomic_path
 from graphae.artifacts.checkpoint import save_checkpoint
 from graphae.artifacts.run_dir import (
     CHECKPOINT_FILE,
@@ -33,6 +35,7 @@ from graphae.artifacts.run_dir import (
     create_run_dir,
     versions,
     write_json,
+    write_npy,
 )
 from graphae.config import TrainConfig
 from graphae.data.files import GraphFiles, NodeIds, load_graph
@@ -213,21 +216,27 @@ def run_directory(
     """Create a unique run folder with TensorBoard and JSONL trackers; clean up on failure.
 
     Yields ``(run_dir or None, trackers)``. If the body raises (or is
-    interrupted), every tracker is ended unsuccessfully and the folder removed,
-    so no incomplete run looks finished.
+    interrupted: Ctrl-C, SIGTERM in the ``graphae`` command), or a tracker
+    fails to finish, every tracker is ended unsuccessfully and the folder
+    removed, so no incomplete run looks finished.
+
+    Raises:
+        OutputError: ``parent`` cannot be written (before anything is created).
+
     """
     run_dir = create_run_dir(parent, name) if save else None
     all_trackers = [*trackers, *([TensorBoardTracker(), JsonlTracker()] if save else [])]
     try:
         yield run_dir, all_trackers
+        for tracker in all_trackers:
+            tracker.end_run(success=True)
     except BaseException:
         for tracker in all_trackers:
-            tracker.end_run(success=False)
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                tracker.end_run(success=False)
         if run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
-    for tracker in all_trackers:
-        tracker.end_run(success=True)
 
 
 def check_device(device: str) -> None:
@@ -351,7 +360,7 @@ def _run(
     clock.lap("pictures")
     if run_dir is not None:
         save_checkpoint(run_dir / CHECKPOINT_FILE, model, config, in_dim, objective=objective_name)
-        np.save(run_dir / EMBEDDINGS_FILE, embeddings.cpu().numpy())
+        write_npy(run_dir / EMBEDDINGS_FILE, embeddings.cpu().numpy())
         clock.lap("save")
         metrics["total_seconds"] = clock.total()
         write_json(run_dir / METRICS_FILE, metrics)  # last: marks the run complete
@@ -374,13 +383,15 @@ def _start(
     split: LinkSplit,
     data: Data,
 ) -> None:
-    """Write ``config.json``, the split and the node ids, and start the trackers."""
+    """Write ``config.json``, the split and the node ids (atomically), and start the trackers."""
     if run_dir is not None:
         write_json(run_dir / CONFIG_FILE, run_info)
-        split.save(run_dir / SPLIT_FILE)
+        with atomic_path(run_dir / SPLIT_FILE) as tmp:  # tmp ends in .npz, as numpy wants
+            split.save(tmp)
         node_ids = getattr(data, "node_ids", None)
         ids = NodeIds(node_ids) if node_ids is not None else NodeIds.range(int(data.num_nodes))
-        ids.save(run_dir / NODES_FILE)
+        with atomic_path(run_dir / NODES_FILE) as tmp:
+            ids.save(tmp)
     for tracker in trackers:
         tracker.start_run(run_dir)
         tracker.log_params(params)
@@ -563,6 +574,6 @@ def evaluate_embedding(
             "total_seconds": round(time.perf_counter() - started, 3),
         }
         if run_dir is not None:
-            np.save(run_dir / EMBEDDINGS_FILE, z.cpu().numpy())
+            write_npy(run_dir / EMBEDDINGS_FILE, z.cpu().numpy())
             write_json(run_dir / METRICS_FILE, metrics)
         return EmbeddingResult(method=method, metrics=metrics, embeddings=z, run_dir=run_dir)

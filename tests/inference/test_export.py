@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from graphae.artifacts.atomic import OutputError
 from graphae.data.files import NodeIds, read_table
 from graphae.errors import ConfigError, DataError
 from graphae.inference import export
@@ -115,7 +116,7 @@ def test_failure_leaves_nothing_and_keeps_old_output(tmp_path, z, monkeypatch, n
 
     monkeypatch.setattr(export, "write_table", fail)
     monkeypatch.setattr(export.np, "save", fail)
-    expected = KeyboardInterrupt if error is KeyboardInterrupt else DataError
+    expected = KeyboardInterrupt if error is KeyboardInterrupt else OutputError
     with pytest.raises(expected):
         write_embeddings(path, IDS, z * 3, force=True)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before

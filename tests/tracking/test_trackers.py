@@ -5,6 +5,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 import graphae.tracking as tracking
+from graphae.artifacts.atomic import OutputError
 from graphae.tracking import JsonlTracker, MemoryTracker, TensorBoardTracker, Tracker
 
 TRACKERS = [
@@ -101,6 +102,29 @@ def test_jsonl_history(tmp_path):
     tracker.end_run()
     lines = [json.loads(line) for line in (tmp_path / "history.jsonl").read_text().splitlines()]
     assert lines == [{"step": 1, "train/loss": 0.5}, {"step": 2, "train/loss": 0.4, "val/auc": 0.8}]
+
+
+def test_jsonl_write_errors_name_the_file(tmp_path, monkeypatch):
+    tracker = JsonlTracker()
+    tracker.start_run(tmp_path)
+
+    class Full:
+        def write(self, text):
+            raise OSError(28, "No space left on device")  # a file object's error: no file name
+
+        def close(self):
+            raise OSError(28, "No space left on device")
+
+    tracker._file = Full()
+    with pytest.raises(OutputError, match=r"cannot write .*history\.jsonl: No space left") as e:
+        tracker.log_metrics({"train/loss": 0.5}, step=1)
+    assert e.value.path == tmp_path / "history.jsonl" and e.value.exit_code == 1
+    tracker.end_run(success=False)  # a failed run's clean-up does not raise again
+    tracker._file = Full()
+    with pytest.raises(OutputError):
+        tracker.end_run(success=True)
+    with pytest.raises(OutputError, match="Not a directory"):
+        JsonlTracker().start_run(tmp_path / "history.jsonl")
 
 
 def test_memory_tracker_keeps_history():

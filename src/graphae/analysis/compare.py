@@ -124,13 +124,18 @@ def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") 
 
     The line is the mean over the group's seeds, the shaded band spans their
     min and max. Returns ``None`` when no run has a history to draw.
+
+    Raises:
+        OutputError: ``path`` cannot be written (its folder is missing or
+            read-only, the disk is full); nothing is left behind.
+
     """
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from graphae.figures import save_figure
 
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig = Figure(figsize=(8, 4.5))
+    ax = fig.add_subplot()
     drawn = 0
     for g in groups:
         curves = [[(h["step"], h[metric]) for h in r.history if metric in h] for r in g.runs]
@@ -149,7 +154,6 @@ def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") 
             ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
         drawn += 1
     if not drawn:
-        plt.close(fig)
         return None
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric.replace("/", " ").replace("auc", "AUC").replace("ap", "AP"))
@@ -157,7 +161,4 @@ def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") 
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

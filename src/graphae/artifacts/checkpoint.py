@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from graphae.artifacts.atomic import atomic_write
 from graphae.artifacts.run_dir import CHECKPOINT_FILE
 from graphae.config import TrainConfig
 from graphae.errors import DataError
@@ -21,16 +22,21 @@ from graphae.nn.factory import build_model
 def save_checkpoint(
     path: str | Path, model: GAE, config: TrainConfig, in_dim: int, **extra: Any
 ) -> None:
-    """Save ``state_dict``, the full config and the input width."""
-    torch.save(
-        {
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "config": config.to_dict(),
-            "in_dim": in_dim,
-            **extra,
-        },
-        path,
-    )
+    """Save ``state_dict``, the full config and the input width (atomically).
+
+    Raises:
+        OutputError: the file cannot be written (the old file, if any, is kept).
+
+    """
+    state = {
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": config.to_dict(),
+        "in_dim": in_dim,
+        **extra,
+    }
+    # through a Python file: torch.save(path) reports a full disk as a bare RuntimeError
+    with atomic_write(path) as f:
+        torch.save(state, f)
 
 
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[GAE, TrainConfig]:

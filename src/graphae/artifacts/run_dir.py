@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import platform
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from graphae.artifacts.atomic import OutputError, atomic_write, make_folder
+
+if TYPE_CHECKING:
+    import numpy as np
 
 #: Written last: a run directory without it did not finish.
 METRICS_FILE = "metrics.json"
@@ -18,9 +23,14 @@ NODES_FILE = "nodes.txt"
 
 
 def create_run_dir(parent: str | Path, name: str) -> Path:
-    """Create ``parent/name``; if taken, ``name_2``, ``name_3``, ... (never overwrites)."""
-    parent = Path(parent)
-    parent.mkdir(parents=True, exist_ok=True)
+    """Create ``parent/name``; if taken, ``name_2``, ``name_3``, ... (never overwrites).
+
+    Raises:
+        OutputError: ``parent`` cannot be created or written (a file in the
+            way, permission denied, read-only file system, disk full).
+
+    """
+    parent = make_folder(parent)
     candidate, suffix = parent / name, 1
     while True:
         try:
@@ -29,6 +39,8 @@ def create_run_dir(parent: str | Path, name: str) -> Path:
         except FileExistsError:
             suffix += 1
             candidate = parent / f"{name}_{suffix}"
+        except OSError as exc:
+            raise OutputError(candidate, exc) from exc
 
 
 def is_complete(run_dir: str | Path) -> bool:
@@ -58,11 +70,28 @@ def finished_metrics(
 
 
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
-    """Write ``data`` as indented JSON (atomically: temp file, then rename)."""
-    path = Path(path)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    """Write ``data`` as indented JSON, atomically (:func:`~graphae.artifacts.atomic.atomic_write`).
+
+    Raises:
+        OutputError: the file cannot be written.
+
+    """
+    text = json.dumps(data, indent=2, sort_keys=False) + "\n"
+    with atomic_write(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_npy(path: str | Path, array: np.ndarray) -> None:
+    """Save ``array`` as a ``.npy`` file, atomically.
+
+    Raises:
+        OutputError: the file cannot be written.
+
+    """
+    import numpy
+
+    with atomic_write(path) as f:
+        numpy.save(f, array)
 
 
 def read_json(path: str | Path) -> dict[str, Any]:

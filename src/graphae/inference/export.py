@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from graphae.artifacts.atomic import atomic_path
 from graphae.errors import ConfigError, DataError
 
 #: Extensions :func:`write_embeddings` understands.
@@ -119,47 +119,28 @@ def _reason(exc: OSError) -> str:
 
 @contextlib.contextmanager
 def atomic_output(path: str | Path, *, force: bool = False) -> Iterator[Path]:
-    """A temporary path in ``path``'s folder, renamed to ``path`` when the body succeeds.
+    """:func:`~graphae.artifacts.atomic.atomic_path`, never over a file by accident.
 
     Args:
         path (str or Path): the destination.
         force (bool, optional): replace an existing ``path``. (default: ``False``)
 
     Yields:
-        Path: the temporary file to write (already created, empty).
+        Path: the temporary file to write (already created, empty), renamed
+        to ``path`` when the body succeeds.
 
     Raises:
         ConfigError: ``path`` exists and not ``force``.
-        DataError: the folder cannot be created or written.
+        DataError: the folder cannot be created.
+        OutputError: the file cannot be written (disk full, ...); nothing is left behind.
 
     """
     path = Path(path)
     if path.exists() and not force:
         raise ConfigError(f"{path} exists; use --force to overwrite it")
     _make_folder(path.parent)
-    try:
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise DataError(
-            f"cannot write to the output folder {path.parent} ({_reason(exc)})"
-        ) from None
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        os.chmod(tmp, _new_file_mode())  # mkstemp's files are private (0600)
+    with atomic_path(path) as tmp:
         yield tmp
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise DataError(f"cannot write {path} ({_reason(exc)})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _new_file_mode() -> int:
-    """The permissions ``open(path, "w")`` would give: ``0o666`` less the umask."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -198,7 +179,8 @@ def write_embeddings(
     Raises:
         ConfigError: unsupported extension, missing ``pyarrow`` for parquet,
             or existing files without ``force``.
-        DataError: the folder cannot be written.
+        DataError: the folder cannot be created.
+        OutputError: a file cannot be written (disk full, ...); nothing is left behind.
 
     """
     matrix = _float32(z)
@@ -303,7 +285,8 @@ def write_scores(
     Raises:
         ConfigError: an extension other than ``.csv``/``.tsv``, or an existing
             file without ``force``.
-        DataError: the folder cannot be written.
+        DataError: the folder cannot be created.
+        OutputError: a file cannot be written (disk full, ...); nothing is left behind.
 
     """
     (path,) = check_output(path, force=force, formats=TABLE_FORMATS)
@@ -323,7 +306,8 @@ def write_rankings(path: str | Path, rankings: Sequence[Any], *, force: bool = F
     Raises:
         ConfigError: an extension other than ``.csv``/``.tsv``, or an existing
             file without ``force``.
-        DataError: the folder cannot be written.
+        DataError: the folder cannot be created.
+        OutputError: a file cannot be written (disk full, ...); nothing is left behind.
 
     """
     (path,) = check_output(path, force=force, formats=TABLE_FORMATS)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from graphae.artifacts.atomic import OutputError
 from graphae.tracking.base import Tracker, flatten
 
 if TYPE_CHECKING:
@@ -51,11 +52,20 @@ class TensorBoardTracker(Tracker):
         self._last_flush = 0.0
 
     def start_run(self, run_dir: Path | None) -> None:
-        """Open a writer on the run directory."""
+        """Open a writer on the run directory.
+
+        Raises:
+            OutputError: the event file cannot be created. (Later write errors
+                happen in the writer's own thread and are not raised.)
+
+        """
         if run_dir is not None:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(log_dir=str(run_dir))
+            try:
+                self.writer = SummaryWriter(log_dir=str(run_dir))
+            except OSError as exc:
+                raise OutputError(exc.filename or run_dir, exc) from exc
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Keep the settings; they are written with the final metrics at the end."""

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from graphae.artifacts.atomic import atomic_write
 from graphae.artifacts.run_dir import CHECKPOINT_FILE
 from graphae.errors import DataError
 from graphae.vae.config import VAEConfig
@@ -14,17 +15,21 @@ from graphae.vae.model import VAE
 
 
 def save_vae(path: str | Path, model: VAE, config: VAEConfig, **extra: Any) -> None:
-    """Save ``state_dict``, the full config and the image shape."""
-    torch.save(
-        {
-            "kind": "vae",
-            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-            "config": config.to_dict(),
-            "image_shape": list(model.image_shape),
-            **extra,
-        },
-        path,
-    )
+    """Save ``state_dict``, the full config and the image shape (atomically).
+
+    Raises:
+        OutputError: the file cannot be written (the old file, if any, is kept).
+
+    """
+    state = {
+        "kind": "vae",
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "config": config.to_dict(),
+        "image_shape": list(model.image_shape),
+        **extra,
+    }
+    with atomic_write(path) as f:  # a Python file: a full disk is an OSError, not RuntimeError
+        torch.save(state, f)
 
 
 def load_vae(path: str | Path, map_location: str = "cpu") -> tuple[VAE, VAEConfig]:

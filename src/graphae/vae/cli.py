@@ -142,6 +142,7 @@ def run_sample(args: argparse.Namespace) -> None:
     """Handler of ``graphae vae sample``: reload a run and write a new grid of samples."""
     import torch
 
+    from graphae.artifacts.atomic import make_folder
     from graphae.errors import ConfigError
     from graphae.figures import save_figure
     from graphae.pipeline import check_device
@@ -160,6 +161,6 @@ def run_sample(args: argparse.Namespace) -> None:
         f"VAE {config.dataset}, z = {config.latent_dim}: {args.n} samples from z ~ N(0, I), "
         f"seed {args.seed}"
     )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    save_figure(grid_figure(images, title), out)
+    make_folder(out.parent)
+    save_figure(grid_figure(images, title), out)  # atomic; OutputError names ``out``
     print(f"wrote {out}")
