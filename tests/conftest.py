@@ -2,11 +2,13 @@
 
 Real data comes from ``$GRAPHAE_TEST_DATA`` or ``../shared/datasets`` next to
 the repository; it is copied to a temporary folder (never written in place).
-Tests that need it are skipped when neither exists.
+Tests that need it are skipped when neither exists. A session fixture hashes
+that folder at the start and fails the run if anything in it changed by the end.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -23,6 +25,34 @@ def shared_datasets() -> Path | None:
         if candidate and (Path(candidate) / "Planetoid").is_dir():
             return Path(candidate)
     return None
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    """Every folder and file under ``root``: relative path -> ``dir`` or size:sha256."""
+    out = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            out[os.path.relpath(os.path.join(folder, name), root)] = "dir"
+        for name in files:
+            path = os.path.join(folder, name)
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            out[os.path.relpath(path, root)] = f"{os.path.getsize(path)}:{digest}"
+    return out
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_datasets_untouched():
+    """Fail the session if any test created, changed or removed a file in the shared datasets."""
+    source = shared_datasets()
+    if source is None:
+        yield
+        return
+    before = _tree_digest(source)
+    yield
+    after = _tree_digest(source)
+    changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
+    assert not changed, f"the test suite wrote into the read-only {source}: {changed[:20]}"
 
 
 @pytest.fixture(autouse=True)

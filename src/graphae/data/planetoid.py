@@ -1,29 +1,83 @@
-"""Planetoid citation graphs (Cora, CiteSeer, PubMed) through PyG's real loader.
+"""Planetoid citation graphs (Cora, CiteSeer, PubMed), parsed by PyG's reader.
 
 The data root is, in order: the ``data_root`` argument (CLI ``--data-root``),
-the ``GRAPHAE_DATA`` environment variable, or ``<user cache>/graphae``. Inside
-it graphae expects PyG's layout ``Planetoid/<Name>/raw/ind.<name>.*``; a root
-that already *is* the ``Planetoid`` folder works too. When the raw files are
-missing PyG downloads them; offline, a :class:`~graphae.errors.DataError` says
-which files were looked for, where, and how to fix it. A read-only copy (for
-example a shared folder) is fine: its raw files are copied to the user cache,
-where PyG writes its ``processed/`` files.
+the ``GRAPHAE_DATA`` environment variable, or graphae's cache folder
+(:func:`default_cache_dir`). Inside it graphae expects PyG's layout
+``Planetoid/<Name>/raw/ind.<name>.*``; a root that already *is* the
+``Planetoid`` folder works too.
+
+The data root is only ever read: nothing is created or changed there, whatever
+its permission bits say (so a shared copy is safe, also for root). Everything
+graphae writes goes to the cache folder, under ``Planetoid/<Name>/``:
+
+- ``processed/graphae.pt``: the parsed graph. It is written to a temporary
+  file and renamed into place, so processes loading at the same time see no
+  file or a complete one, never half of one. It records the raw files it was
+  built from (path, size, modification time) and is rebuilt when they change.
+  A cache that cannot be read, or holds the wrong sizes, is deleted and rebuilt
+  with a warning.
+- ``raw/``: the files downloaded (PyG's URLs) when the data root lacks them;
+  later loads find them there. Downloads go to a temporary folder and are
+  checked before they are moved in. Offline, a :class:`~graphae.errors.DataError`
+  says which files were looked for, where, and how to fix it.
+
+Every load, from raw files or from the cache, is checked against the published
+sizes (:data:`EXPECTED`): nodes, edges, features, classes, training and test
+nodes. A raw file that is truncated or from another release gives a
+``DataError`` naming the data set, the raw folder and the count that differs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import tempfile
+import warnings
+from dataclasses import astuple, dataclass, fields
 from pathlib import Path
 
+import torch
 from torch_geometric.data import Data
 
+from graphae.data.files import DataWarning
 from graphae.errors import DataError
 
 #: Canonical names, looked up case-insensitively.
 PLANETOID = {"cora": "Cora", "citeseer": "CiteSeer", "pubmed": "PubMed"}
 _RAW_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 ENV_VAR = "GRAPHAE_DATA"
+CACHE_FILE = "graphae.pt"
+_CACHE_FORMAT = 1
+_TENSORS = ("x", "edge_index", "y", "train_mask", "val_mask", "test_mask")
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """The counts a Planetoid graph is checked against."""
+
+    nodes: int  # rows of ind.<name>.allx + tx (CiteSeer: + its isolated test nodes)
+    edges: int  # columns of PyG's edge_index: both directions, twice the undirected count
+    features: int  # columns of x
+    classes: int  # columns of the one-hot labels
+    train: int  # labelled training nodes: rows of ind.<name>.x and .y
+    test: int  # test nodes: lines of ind.<name>.test.index
+
+
+#: Published sizes, and what PyG's reader gives for the original files.
+EXPECTED = {
+    "Cora": Sizes(nodes=2708, edges=10556, features=1433, classes=7, train=140, test=1000),
+    "CiteSeer": Sizes(nodes=3327, edges=9104, features=3703, classes=6, train=120, test=1000),
+    "PubMed": Sizes(nodes=19717, edges=88648, features=500, classes=3, train=60, test=1000),
+}
+_WHAT = {  # how each count reads in a message, and which raw files it comes from
+    "nodes": ("nodes", "allx, tx"),
+    "edges": ("edges in edge_index", "graph"),
+    "features": ("features", "x, allx, tx"),
+    "classes": ("classes", "ally, ty"),
+    "train": ("training nodes", "x, y"),
+    "test": ("test nodes", "test.index"),
+}
 
 
 def canonical_name(name: str) -> str:
@@ -56,46 +110,73 @@ def raw_file_names(name: str) -> list[str]:
 
 
 def load_planetoid(name: str, data_root: str | os.PathLike[str] | None = None) -> Data:
-    """Load a Planetoid graph with :class:`torch_geometric.datasets.Planetoid`.
+    """Load a Planetoid graph, parsed by :func:`torch_geometric.io.read_planetoid_data`.
 
     Args:
         name (str): ``Cora``, ``CiteSeer`` or ``PubMed`` (any case).
         data_root (str, optional): folder holding ``Planetoid/<Name>/raw``;
-            see the module docstring for the fallbacks. (default: ``None``)
+            see the module docstring for the fallbacks. It is only read.
+            (default: ``None``)
 
     Returns:
         Data: ``x`` (raw features, as the paper uses them), ``edge_index``
-        (both directions), ``y`` (classes) and ``name``.
+        (both directions), ``y`` (classes), PyG's public-split masks and ``name``.
 
     Raises:
-        DataError: unknown name, files missing and no download possible, or
-            files that cannot be read.
+        DataError: unknown name, files missing and no download possible, files
+            that cannot be read, or sizes that differ from the published ones.
 
     """
-    from torch_geometric.datasets import Planetoid
-
     canonical = canonical_name(name)
     root = resolve_data_root(data_root)
-    planetoid_root = _planetoid_root(root, canonical)
-    raw_dir = planetoid_root / canonical / "raw"
+    raw_dir = _planetoid_root(root, canonical) / canonical / "raw"
+    cache = default_cache_dir() / "Planetoid" / canonical
     files = raw_file_names(canonical)
-    missing = [f for f in files if not (raw_dir / f).is_file()]
-    if not missing and not _writable(planetoid_root / canonical):
-        planetoid_root = _copy_to_cache(raw_dir, canonical, files)
-    try:
-        dataset = Planetoid(str(planetoid_root), canonical)
-    except Exception as exc:
-        if missing:
-            raise DataError(
-                f"{canonical} data not found and could not be downloaded ({_short(exc)}). "
-                f"Looked in {raw_dir} for {', '.join(files)}. Fix: put those files there, "
-                f"or pass --data-root DIR (or set {ENV_VAR}=DIR) where DIR/Planetoid/"
-                f"{canonical}/raw holds them, or connect to the internet to download."
-            ) from exc
-        raise DataError(f"could not read {canonical} from {raw_dir}: {_short(exc)}") from exc
-    data = dataset[0]
+    source = next((d for d in (raw_dir, cache / "raw") if _complete(d, files)), None)
+    if source is None:
+        source = _download(canonical, cache, raw_dir)
+    fingerprint = _fingerprint(source, files)
+    data, corrupt = _read_cache(canonical, cache / "processed" / CACHE_FILE, fingerprint)
+    if data is None:
+        data = _read_raw(canonical, source)
+        _write_cache(cache / "processed" / CACHE_FILE, data, fingerprint)
+        if corrupt:
+            warnings.warn(
+                f"graphae: rebuilt the corrupt {canonical} cache at {cache / 'processed'} "
+                f"({corrupt})",
+                DataWarning,
+                stacklevel=2,
+            )
     data.name = canonical
     return data
+
+
+def check_sizes(name: str, data: Data) -> list[str]:
+    """What differs between ``data`` and the published sizes (empty: nothing)."""
+    canonical = canonical_name(name)
+    expected, prefix = EXPECTED[canonical], canonical.lower()
+    n = data.x.size(0)
+    found = Sizes(
+        nodes=n,
+        edges=data.edge_index.size(1),
+        features=data.x.size(1),
+        classes=data.y.max().item() + 1 if data.y.numel() else 0,
+        train=int(data.train_mask.sum()),
+        test=int(data.test_mask.sum()),
+    )
+    problems = []
+    for field, got, want in zip(fields(Sizes), astuple(found), astuple(expected), strict=True):
+        if got != want:
+            label, suffixes = _WHAT[field.name]
+            sources = ", ".join(f"ind.{prefix}.{s}" for s in suffixes.split(", "))
+            extra = f" ({want // 2:,} undirected)" if field.name == "edges" else ""
+            problems.append(f"{got:,} {label} ({sources}), expected {want:,}{extra}")
+    for key in ("y", "train_mask", "val_mask", "test_mask"):
+        if data[key].size(0) != n:
+            problems.append(f"{data[key].size(0):,} entries in {key} for {n:,} nodes")
+    if data.edge_index.numel() and not 0 <= data.edge_index.min() <= data.edge_index.max() < n:
+        problems.append(f"edges to nodes outside 0..{n - 1:,} (ind.{prefix}.graph)")
+    return problems
 
 
 def _planetoid_root(root: Path, name: str) -> Path:
@@ -105,21 +186,148 @@ def _planetoid_root(root: Path, name: str) -> Path:
     return root / "Planetoid"
 
 
-def _writable(folder: Path) -> bool:
-    """Writable by us *and* not marked read-only (root ignores permission bits)."""
-    targets = [folder] + ([folder / "processed"] if (folder / "processed").exists() else [])
-    return all(os.access(t, os.W_OK) and t.stat().st_mode & 0o222 for t in targets)
+def _complete(folder: Path, files: list[str]) -> bool:
+    return all((folder / f).is_file() for f in files)
 
 
-def _copy_to_cache(raw_dir: Path, name: str, files: list[str]) -> Path:
-    target_root = default_cache_dir() / "Planetoid"
-    target = target_root / name / "raw"
-    target.mkdir(parents=True, exist_ok=True)
+def _fingerprint(folder: Path, files: list[str]) -> list[list[str | int]]:
+    """Which raw files a cache was built from: path, size and mtime of each."""
+    out: list[list[str | int]] = []
     for f in files:
-        dst = target / f
-        if not dst.is_file() or dst.stat().st_size != (raw_dir / f).stat().st_size:
-            shutil.copyfile(raw_dir / f, dst)
-    return target_root
+        path = (folder / f).resolve()
+        info = path.stat()
+        out.append([str(path), info.st_size, info.st_mtime_ns])
+    return out
+
+
+def _read_raw(name: str, raw_dir: Path) -> Data:
+    """Parse and check the raw files of ``raw_dir``; only reads there."""
+    from torch_geometric.io import read_planetoid_data
+
+    hint = (
+        f"A raw file may be truncated or from another release: re-download or restore "
+        f"ind.{name.lower()}.* there."
+    )
+    try:
+        data = read_planetoid_data(str(raw_dir), name)
+    except Exception as exc:
+        culprit = _unreadable_file(name, raw_dir)
+        where = f"{culprit}: " if culprit else ""
+        raise DataError(
+            f"could not read {name} from {raw_dir}: {where}{_short(exc)}. {hint}"
+        ) from exc
+    problems = check_sizes(name, data)
+    if problems:
+        raise DataError(f"{name} from {raw_dir}: {'; '.join(problems)}. {hint}")
+    return data
+
+
+def _unreadable_file(name: str, raw_dir: Path) -> str | None:
+    """The first raw file PyG cannot read on its own (to name it in an error)."""
+    from torch_geometric.io.planetoid import read_file
+
+    for suffix in _RAW_SUFFIXES:
+        try:
+            read_file(str(raw_dir), name, suffix)
+        except Exception:
+            return f"ind.{name.lower()}.{suffix}"
+    return None
+
+
+def _read_cache(name: str, path: Path, fingerprint: list) -> tuple[Data | None, str]:
+    """The cached graph if it is valid and built from ``fingerprint``.
+
+    Returns ``(data, "")``, ``(None, "")`` when there is no cache or it was built
+    from other raw files, or ``(None, reason)`` when it is corrupt (then deleted).
+    """
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        return None, ""
+    except Exception as exc:
+        return None, _drop(path, _short(exc))
+    if not isinstance(blob, dict) or blob.get("format") != _CACHE_FORMAT:
+        return None, _drop(path, "not a graphae cache file")
+    if blob.get("fingerprint") != fingerprint:
+        return None, ""  # built from other raw files: rebuild quietly
+    try:
+        data = Data(**{key: blob["tensors"][key] for key in _TENSORS})
+        problems = check_sizes(name, data)
+    except Exception as exc:
+        return None, _drop(path, _short(exc))
+    if problems:
+        return None, _drop(path, "; ".join(problems))
+    return data, ""
+
+
+def _drop(path: Path, reason: str) -> str:
+    """Delete a corrupt cache file (if we may; a rebuild replaces it anyway)."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
+    return reason
+
+
+def _write_cache(path: Path, data: Data, fingerprint: list) -> None:
+    """Write atomically: a temporary file in the same folder, then ``os.replace``."""
+    blob = {
+        "format": _CACHE_FORMAT,
+        "fingerprint": fingerprint,
+        "tensors": {key: data[key] for key in _TENSORS},
+    }
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            torch.save(blob, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:  # a read-only cache: work without one
+        warnings.warn(
+            f"graphae: could not cache the parsed graph at {path}: {exc}", DataWarning, stacklevel=3
+        )
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+
+
+def _download(name: str, cache: Path, looked_in: Path) -> Path:
+    """Fetch the raw files into ``cache/raw`` (via a checked temporary folder)."""
+    from torch_geometric.datasets import Planetoid
+
+    files = raw_file_names(name)
+    target = cache / "raw"
+    places = str(looked_in) if looked_in == target else f"{looked_in} and {target}"
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".download-{name}-", dir=cache.parent))
+    except OSError as exc:
+        raise DataError(
+            f"{name} data not found in {places}, and no cache folder to download to ({exc})"
+        ) from exc
+    try:
+        holder = Planetoid.__new__(Planetoid)  # only for PyG's download(): URLs and names
+        holder.root, holder.name, holder.split = str(tmp), name, "public"
+        fetched = Path(holder.raw_dir)
+        fetched.mkdir(parents=True)
+        try:
+            Planetoid.download(holder)
+        except Exception as exc:
+            raise DataError(
+                f"{name} data not found and could not be downloaded ({_short(exc)}). "
+                f"Looked in {places} for {', '.join(files)}. Fix: put those files in "
+                f"{looked_in}, or pass --data-root DIR (or set {ENV_VAR}=DIR) where DIR/"
+                f"Planetoid/{name}/raw holds them, or connect to the internet to download."
+            ) from exc
+        _read_raw(name, fetched)  # check before moving in
+        target.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            os.replace(fetched / f, target / f)
+        return target
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _short(exc: BaseException) -> str:
