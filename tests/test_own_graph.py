@@ -193,3 +193,20 @@ def test_auto_picks_sampled_for_a_large_own_graph(tmp_path):
     small_graph = social_graph(1_000, 4_000, seed=0)
     result = train(small(tmp_path, model="gae", epochs=3), data=small_graph, save=False)
     assert result.objective == "dense"
+
+
+def test_threads_option_is_applied_recorded_and_restored(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    examples = Path(__file__).resolve().parents[1] / "examples"
+    monkeypatch.chdir(tmp_path)
+    before = torch.get_num_threads()
+    args = ["train", "--edges", str(examples / "friends.csv"), "--epochs", "3", "--quiet"]
+    assert main([*args, "--no-figures", "--threads", "1"]) == 0
+    info = json.loads(
+        (tmp_path / "runs" / "vgae_nofeat_friends_16d_3ep" / "config.json").read_text()
+    )
+    assert info["torch_threads"] == 1
+    assert torch.get_num_threads() == before
+    for command in (["embed", "x", "--out", "y.csv"], ["predict", "x", "--node", "a"], ["vae"]):
+        assert main([*command, "--threads", "0"]) == 2

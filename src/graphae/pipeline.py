@@ -288,6 +288,7 @@ def _run(
         "held_out_nodes": split.node_counts(),
         "cold_test_pairs": split.cold_test_pairs(),
         "graph": graph_info(data, in_dim if x is not None else 0),
+        "torch_threads": torch.get_num_threads(),  # may change the last bits of results
         "versions": versions(),
     }
     # hyperparameters for TensorBoard's HParams table; where files live is not one
