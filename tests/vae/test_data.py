@@ -120,8 +120,27 @@ def test_read_only_root_downloads_to_cache(tmp_path, monkeypatch):
     assert all("cache" in str(p) for p in fetched)
 
 
+def test_writable_root_is_not_written_either(tmp_path, monkeypatch):
+    """Even a writable data root only gets read: downloads go to the cache, and are reused."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    source = tmp_path / "src"
+    _fake_mnist(source)
+    root = tmp_path / "root"
+    root.mkdir()
+    fetched = []
+
+    def fake_fetch(url, dst, md5):
+        fetched.append(dst)
+        shutil.copyfile(source / url.rsplit("/", 1)[1], dst)
+
+    monkeypatch.setattr(vae_data, "_fetch", fake_fetch)
+    assert len(load_images("mnist", root).train_x) == 30
+    assert not any(root.iterdir()) and len(fetched) == 4
+    assert len(load_images("mnist", root).train_x) == 30 and len(fetched) == 4  # reused
+
+
 @pytest.mark.network
 def test_download_mnist(tmp_path):
     data = load_images("mnist", tmp_path)
     assert data.train_x.shape == (60000, 784) and data.test_x.shape == (10000, 784)
-    assert (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte.gz").is_file()
+    assert not (tmp_path / "MNIST").exists()  # downloaded to the cache, not the data root

@@ -9,9 +9,9 @@ The data root is, in order: the ``data_root`` argument (CLI ``--data-root``),
 Planetoid graphs. Inside it the files are looked for in ``<Folder>/raw``
 (torchvision's layout, e.g. ``FashionMNIST/raw/train-images-idx3-ubyte.gz``),
 ``<Folder>`` (and ``raw`` or the root itself when the root is that folder),
-compressed (``.gz``) or not. When they are missing they are downloaded to
-``<root>/<Folder>/raw`` (or, for a read-only root, the user cache);
-offline, a :class:`~graphae.errors.DataError` says which files were looked
+compressed (``.gz``) or not. When they are missing they are looked for in,
+then downloaded to, the user cache (``<user cache>/graphae/<Folder>/raw``):
+a data root is only read, never written; offline, a :class:`~graphae.errors.DataError` says which files were looked
 for where and how to fix it.
 """
 
@@ -194,6 +194,10 @@ def load_idx_dataset(
     source = SOURCES[canonical_dataset(name)]
     root = resolve_data_root(data_root)
     paths = find_idx_files(root, source.folder)
+    cache = default_cache_dir()
+    if root.resolve() != cache.resolve():  # files downloaded earlier live in the cache
+        cached = find_idx_files(cache, source.folder)
+        paths = {f: p if p is not None else cached[f] for f, p in paths.items()}
     missing = [f for f, p in paths.items() if p is None]
     if missing:
         if not download:
@@ -243,9 +247,8 @@ def find_idx_files(root: Path, folder: str) -> dict[str, Path | None]:
 
 
 def _download(source: IdxSource, root: Path, names: Sequence[str]) -> dict[str, Path]:
-    target = root / source.folder / "raw"
-    if not _writable(target):  # e.g. a shared read-only copy: use the user cache
-        target = default_cache_dir() / source.folder / "raw"
+    """Fetch the missing files into the user cache: a data root is only ever read."""
+    target = default_cache_dir() / source.folder / "raw"
     target.mkdir(parents=True, exist_ok=True)
     fetched: dict[str, Path] = {}
     for name in names:
@@ -286,16 +289,6 @@ def _missing_message(source: IdxSource, root: Path, names: Sequence[str], reason
 
 def _plain(name: str) -> str:
     return name.lower().replace("-", "").replace("_", "")
-
-
-def _writable(path: Path) -> bool:
-    """Whether the nearest existing ancestor of ``path`` may be written.
-
-    Writable for us *and* not marked read-only: root ignores permission bits.
-    """
-    while not path.exists() and path != path.parent:
-        path = path.parent
-    return os.access(path, os.W_OK) and bool(path.stat().st_mode & 0o222)
 
 
 def _tensors(*arrays: np.ndarray) -> list[torch.Tensor]:
