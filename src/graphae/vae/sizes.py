@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from graphae.artifacts.atomic import atomic_write
 from graphae.artifacts.run_dir import create_run_dir, write_json
 from graphae.errors import ConfigError
 from graphae.pipeline import check_device
@@ -138,7 +139,8 @@ def write_summary(
         "figure": save_figure(sizes_figure(histories, title), folder / SUMMARY_FILES["figure"])
     }
     files["md"] = folder / SUMMARY_FILES["md"]
-    files["md"].write_text(markdown, encoding="utf-8")
+    with atomic_write(files["md"], "w", encoding="utf-8") as f:
+        f.write(markdown)
     settings = {k: v for k, v in first.result_settings().items() if k != "latent_dim"}
     files["json"] = folder / SUMMARY_FILES["json"]
     write_json(files["json"], {"settings": settings, "rows": rows})
