@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -88,6 +89,7 @@ def test_train_on_cora_prints_results_and_writes_run(data_root, tmp_path, capsys
     assert code == 0
     out = capsys.readouterr().out
     assert "test AUC" in out and "dense objective" in out and "vgae_cora_16d_30ep" in out
+    assert re.search(r"\n  test Hits@20 \d+\.\d\d  @50 [\d.]+  @100 [\d.]+  MRR [\d.]+\n", out)
     metrics = json.loads((tmp_path / "runs" / "vgae_cora_16d_30ep" / "metrics.json").read_text())
     assert metrics["test"]["auc"] > 0.8
 

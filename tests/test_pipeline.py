@@ -77,6 +77,45 @@ def test_best_validation_weights_are_kept(planted, tmp_path):
     assert set(result.metrics["test_last"]) == {"auc", "ap"}
 
 
+def test_test_ranking_metrics_are_scored_once_on_the_kept_weights(planted, tmp_path):
+    from graphae.evaluation import link_scores, ranking_report
+    from graphae.tracking.tensorboard import HPARAM_METRICS
+
+    tracker = MemoryTracker()
+    result = train(small(tmp_path, epochs=12), data=planted, trackers=[tracker], save=False)
+    test = result.metrics["test"]
+    assert list(test) == ["auc", "ap", "hits@20", "hits@50", "hits@100", "mrr"]
+    pos, neg = result.split.pairs("test")
+    _, logits = link_scores(result.model.decode, result.embeddings, pos, neg)
+    k = pos.shape[1]
+    assert {key: test[key] for key in ("hits@20", "hits@50", "hits@100", "mrr")} == (
+        ranking_report(logits[:k], logits[k:])
+    )
+    assert {"auc": test["auc"], "ap": test["ap"]} == link_metrics(
+        result.model.decode, result.embeddings, pos, neg
+    )
+    assert 0 <= test["hits@20"] <= test["hits@50"] <= test["hits@100"] <= 1 and test["mrr"] > 0
+    for key in ("hits@20", "hits@50", "hits@100", "mrr"):  # logged once, not per epoch
+        assert tracker.history[f"test/{key}"] == [(12, test[key])]
+        assert f"test/{key}" in HPARAM_METRICS
+        assert f"val/{key}" not in tracker.history
+
+
+def test_evaluate_embedding_adds_test_ranking_metrics(planted):
+    from graphae.data.link_split import split_edges
+    from graphae.pipeline import evaluate_embedding
+
+    split = split_edges(planted.edge_index, int(planted.num_nodes), seed=0)
+    tracker = MemoryTracker()
+    z = planted.x[:, :8].clone()  # any fixed embedding
+    result = evaluate_embedding(
+        "feat", lambda edges, n: z, planted, split, save=False, trackers=[tracker]
+    )
+    assert list(result.metrics["test"]) == ["auc", "ap", "hits@20", "hits@50", "hits@100", "mrr"]
+    assert set(result.metrics["val"]) == {"auc", "ap"}
+    assert tracker.history["test/mrr"] == [(0, result.metrics["test"]["mrr"])]
+
+
 def test_eval_every(planted, tmp_path):
     tracker = MemoryTracker()
     train(small(tmp_path, epochs=10, eval_every=4), data=planted, trackers=[tracker], save=False)
@@ -105,7 +144,8 @@ def test_run_directory_contents_and_reload(planted, tmp_path):
     adj = gcn_adjacency(split.train_edge_index(), planted.num_nodes)
     z = model.embed(prepare_features(planted.x), adj)
     torch.testing.assert_close(z, result.embeddings)
-    assert link_metrics(model.decode, z, *split.pairs("test")) == metrics["test"]
+    test = link_metrics(model.decode, z, *split.pairs("test"))
+    assert test == {"auc": metrics["test"]["auc"], "ap": metrics["test"]["ap"]}
 
 
 def test_test_graph_with_validation_edges(planted, tmp_path):
@@ -120,7 +160,8 @@ def test_test_graph_with_validation_edges(planted, tmp_path):
     for graph, result in ((split.train_edge_index(), base), (split.train_val_edge_index(), both)):
         z = result.model.embed(x, gcn_adjacency(graph, n))
         torch.testing.assert_close(z, result.embeddings)
-        assert link_metrics(result.model.decode, z, *split.pairs("test")) == result.metrics["test"]
+        test = link_metrics(result.model.decode, z, *split.pairs("test"))
+        assert test == {k: result.metrics["test"][k] for k in ("auc", "ap")}
     # the saved embeddings are the ones the test pairs were scored with
     np.testing.assert_allclose(np.load(both.run_dir / "embeddings.npy"), both.embeddings.numpy())
     config = json.loads((both.run_dir / "config.json").read_text())

@@ -44,6 +44,7 @@ from graphae.config import (
     TrainConfig,
 )
 from graphae.errors import ConfigError, GraphaeError
+from graphae.evaluation.probe_cli import add_probe_parser
 from graphae.inference.cli import add_inference_parsers
 from graphae.vae.cli import add_vae_parser
 
@@ -230,6 +231,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_vae_parser(commands)  # graphae vae [...] and graphae vae sample RUN
     add_inference_parsers(commands)  # graphae embed RUN, graphae predict RUN
+    add_probe_parser(commands)  # graphae probe RUN [RUN ...]
     for command in commands.choices.values():
         command.add_argument(
             "--threads",
@@ -277,6 +279,11 @@ def _train(args: argparse.Namespace) -> None:
     print(
         f"  test AUC {100 * m['test']['auc']:.2f}  AP {100 * m['test']['ap']:.2f}   "
         f"(last epoch: AUC {100 * m['test_last']['auc']:.2f}  AP {100 * m['test_last']['ap']:.2f})"
+    )
+    t = m["test"]  # Hits@K and MRR in percent too (MRR 100 = every positive ranked first)
+    print(
+        f"  test Hits@20 {100 * t['hits@20']:.2f}  @50 {100 * t['hits@50']:.2f}  "
+        f"@100 {100 * t['hits@100']:.2f}  MRR {100 * t['mrr']:.2f}"
     )
     print(f"  run directory: {result.run_dir}")
     print(f"  view: tensorboard --logdir {config.runs_dir}")

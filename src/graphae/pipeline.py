@@ -5,7 +5,7 @@ config -> data/split -> model -> training -> evaluation -> tracking/artifacts.
 >>> from graphae import TrainConfig, train
 >>> result = train(TrainConfig(model="gae", dataset="Cora", epochs=200))  # doctest: +SKIP
 >>> result.metrics["test"]  # doctest: +SKIP
-{'auc': 0.91..., 'ap': 0.92...}
+{'auc': 0.91..., 'ap': 0.92..., 'hits@20': ..., 'hits@50': ..., 'hits@100': ..., 'mrr': ...}
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from graphae.data.link_split import LinkSplit, split_edges
 from graphae.data.planetoid import PLANETOID, load_planetoid
 from graphae.errors import ConfigError, DataError
 from graphae.evaluation.link_prediction import link_metrics, link_scores
+from graphae.evaluation.ranking import ranking_report
 from graphae.nn.autoencoders import GAE
 from graphae.nn.decoders import InnerProductDecoder
 from graphae.nn.factory import build_model
@@ -61,7 +62,9 @@ class RunResult:
     Attributes:
         config: the settings of the run.
         objective: the objective that ran (``"dense"`` or ``"sampled"``).
-        metrics: what ``metrics.json`` holds (``metrics["test"]["auc"]``, ...).
+        metrics: what ``metrics.json`` holds (``metrics["test"]["auc"]``, ...;
+            ``metrics["test"]`` also has ``hits@20/50/100`` and ``mrr``, see
+            :mod:`graphae.evaluation.ranking`).
         model: the model with its best-validation weights, in eval mode.
         embeddings: ``N x d`` node embeddings from those weights (``μ`` for VGAE).
         split: the link split used.
@@ -322,6 +325,8 @@ def _run(
     model.eval()
     embeddings = model.embed(x, test_adj)
     test = link_metrics(model.decode, embeddings, *test_pairs)
+    test_scores = link_scores(model.decode, embeddings, *test_pairs)
+    test.update(_ranking(test_scores))  # Hits@K and MRR: test split, kept weights only
 
     _log_final(trackers, test, fitted.best_val, config.epochs, test_last)
     clock.lap("test")
@@ -351,7 +356,7 @@ def _run(
         data,
         split,
         embeddings,
-        link_scores(model.decode, embeddings, *test_pairs),
+        test_scores,
         title=f"{label} on {config.dataset}, {config.latent_dim}-d, seed {config.seed}",
         step=config.epochs,
         figures=config.figures,
@@ -414,6 +419,16 @@ def graph_info(data: Data, num_features: int) -> dict[str, Any]:
     }
 
 
+def _ranking(test_scores: tuple[torch.Tensor, torch.Tensor]) -> dict[str, float]:
+    """Hits@20/50/100 and MRR of the test positives against the test negatives.
+
+    ``test_scores`` is :func:`link_scores`' ``(labels, logits)``, positives first.
+    """
+    labels, logits = test_scores
+    num_pos = int(labels.sum())
+    return ranking_report(logits[:num_pos], logits[num_pos:])
+
+
 def _log_final(
     trackers: Sequence[Tracker],
     test: dict[str, float],
@@ -422,6 +437,7 @@ def _log_final(
     test_last: dict[str, float] | None = None,
 ) -> None:
     final = {"test/auc": test["auc"], "test/ap": test["ap"]}
+    final.update({f"test/{k}": v for k, v in test.items() if k.startswith("hits@") or k == "mrr"})
     if test_last is not None:
         final.update({"test/last_auc": test_last["auc"], "test/last_ap": test_last["ap"]})
     final.update({"val/best_auc": val["auc"], "val/best_ap": val["ap"]})
@@ -561,8 +577,9 @@ def evaluate_embedding(
         decode = InnerProductDecoder()
         val = link_metrics(decode, z, *split.pairs("val"))
         test = link_metrics(decode, z, *split.pairs("test"))
-        _log_final(tracks, test, val, step=0)
         decoded = link_scores(decode, z, *split.pairs("test"))
+        test.update(_ranking(decoded))  # Hits@K and MRR: test split only
+        _log_final(tracks, test, val, step=0)
         title = f"{method.upper()} on {dataset or 'graph'}, {z.shape[1]}-d, seed {seed}"
         _report_pictures(run_dir, tracks, data, split, z, decoded, title=title, step=0)
         metrics = {

@@ -1,4 +1,5 @@
 import json
+import shutil
 
 import pytest
 
@@ -92,3 +93,37 @@ def test_image_vae_runs_are_skipped_with_a_reason(tmp_path):
     (run / "metrics.json").write_text(json.dumps({"test": {"neg_elbo": 30.1}}))
     runs, skipped = read_runs([str(tmp_path)])
     assert runs == [] and "not a link-prediction run" in skipped[0][1]
+
+
+def test_ranking_columns_sort_and_old_runs_show_a_dash(runs_dir, tmp_path, capsys):
+    root = tmp_path / "mixed"
+    shutil.copytree(runs_dir / "gae_2d_seed0", root / "gae_2d_seed0")
+    old = root / "old_run"  # a run from before Hits@K/MRR were recorded
+    shutil.copytree(runs_dir / "gae_8d_seed0", old)
+    metrics = json.loads((old / "metrics.json").read_text())
+    metrics["test"] = {"auc": metrics["test"]["auc"], "ap": metrics["test"]["ap"]}
+    (old / "metrics.json").write_text(json.dumps(metrics))
+    runs, _ = read_runs([str(root)])
+    new = next(r for r in runs if r.path.name == "gae_2d_seed0")
+    assert {"hits@20", "hits@50", "hits@100", "mrr"} <= set(new.metrics)
+    for metric in ("hits@20", "hits@50", "hits@100", "mrr"):  # without them: last
+        assert [g.name for g in sort_groups(group_runs(runs), metric)][-1] == "old_run"
+    assert [g.name for g in sort_groups(group_runs(runs), "test_auc")] == [
+        g.name for g in sorted(group_runs(runs), key=lambda g: -g.mean("test_auc"))
+    ]
+    text = format_table(group_runs(runs), "md")
+    header, rule, *rows = text.splitlines()
+    assert (
+        "| test AP | test Hits@20 | test Hits@50 | test Hits@100 | test MRR | best epoch |"
+        in header
+    )
+    assert header.count("|") == rule.count("|") == rows[0].count("|")
+    (old_row,) = [row for row in rows if row.startswith("| old_run |")]
+    assert old_row.split(" | ")[13:17] == ["–"] * 4
+    (new_row,) = [row for row in rows if row.startswith("| gae_2d_seed0 |")]
+    assert new_row.split(" | ")[14] == f"{100 * new.metrics['hits@50']:.1f}"
+    rows = json.loads(format_table(group_runs(runs), "json"))
+    assert {r["run"]: r["mrr"] for r in rows}["old_run"] is None
+    assert main(["compare", str(root), "--sort", "hits@50", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("gae_2d_seed0") < out.index("old_run")

@@ -100,6 +100,9 @@ def test_tiny_reproduction_end_to_end_and_resume(data_root, tmp_path):
     # the three table files, paper column filled
     md = (out / "table.md").read_text()
     assert "| Cora | VGAE | " in md and "91.4" in md
+    # our Hits@50 and MRR beside the paper's AUC/AP columns
+    assert "| Δ AP | Hits@50 ours | MRR ours | within tolerance |" in md
+    assert all(r.hits50 is not None and 0 < r.mrr <= 100 for r in result.rows)
     rows = list(csv.DictReader((out / "table.csv").read_text().splitlines()))
     assert len(rows) == 6 and float(rows[0]["paper_auc"]) == 84.6
     payload = json.loads((out / "table.json").read_text())
@@ -122,6 +125,19 @@ def test_tiny_reproduction_end_to_end_and_resume(data_root, tmp_path):
     again = reproduce(spec_path, out, **options)
     assert sum("skipped" in line for line in lines) == 4
     assert [r.auc for r in again.rows] == pytest.approx([r.auc for r in result.rows])
+    assert [r.mrr for r in again.rows] == pytest.approx([r.mrr for r in result.rows])
+
+    # a finished run from before Hits@K/MRR were recorded is reused: its cell shows "–"
+    old = out / "cora" / "vgae_seed0" / "metrics.json"
+    metrics = json.loads(old.read_text())
+    metrics["test"] = {"auc": metrics["test"]["auc"], "ap": metrics["test"]["ap"]}
+    old.write_text(json.dumps(metrics))
+    third = reproduce(spec_path, out, **options)
+    vgae = third.rows[-1]
+    assert vgae.method == "VGAE" and vgae.hits50 is None and vgae.mrr is None
+    assert vgae.auc == pytest.approx(result.rows[-1].auc)
+    (line,) = [x for x in third.markdown.splitlines() if x.startswith("| Cora | VGAE | ")]
+    assert line.split(" | ")[8:10] == ["–", "–"]
 
 
 def test_changed_settings_are_rerun_not_reused(data_root, tmp_path):

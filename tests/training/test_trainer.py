@@ -101,7 +101,9 @@ def test_test_metrics_come_from_the_best_validation_weights(planted, tmp_path):
     adj = gcn_adjacency(result.split.train_edge_index(), planted.num_nodes)
     z = model.embed(None, adj)
     test_pairs = result.split.pairs("test")
-    assert link_metrics(model.decode, z, *test_pairs) == metrics["test"]
+    assert link_metrics(model.decode, z, *test_pairs) == {
+        k: metrics["test"][k] for k in ("auc", "ap")
+    }
     assert metrics["test"] != metrics["test_last"]
     assert torch.equal(torch.from_numpy(np.load(run / EMBEDDINGS_FILE)), z)
     assert torch.equal(result.embeddings, z)

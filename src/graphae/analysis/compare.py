@@ -10,11 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from graphae.analysis.runs import SETTING_KEYS, RunRecord
+from graphae.analysis.runs import RANKING_KEYS, SETTING_KEYS, RunRecord
 
-METRICS = ("val_auc", "val_ap", "test_auc", "test_ap", "best_epoch", "seconds")
-#: Shown as percentages.
-_PERCENT = {"val_auc", "val_ap", "test_auc", "test_ap"}
+METRICS = ("val_auc", "val_ap", "test_auc", "test_ap", *RANKING_KEYS, "best_epoch", "seconds")
+#: Shown as percentages (higher is better).
+_PERCENT = {"val_auc", "val_ap", "test_auc", "test_ap", *RANKING_KEYS}
+#: Shown for a metric that some run of a group did not record (older runs: Hits@K, MRR).
+MISSING = "–"
 
 
 @dataclass
@@ -25,12 +27,20 @@ class Group:
     settings: dict[str, Any]
     runs: list[RunRecord]
 
-    def mean(self, metric: str) -> float:
-        """Mean of ``metric`` over the seeds."""
+    def has(self, metric: str) -> bool:
+        """Whether every run of the group recorded ``metric`` (older runs lack Hits@K, MRR)."""
+        return all(metric in r.metrics for r in self.runs)
+
+    def mean(self, metric: str) -> float | None:
+        """Mean of ``metric`` over the seeds (``None`` unless every run has it)."""
+        if not self.has(metric):
+            return None
         return statistics.mean(r.metrics[metric] for r in self.runs)
 
-    def std(self, metric: str) -> float:
-        """Sample standard deviation (0 for one seed)."""
+    def std(self, metric: str) -> float | None:
+        """Sample standard deviation (0 for one seed; ``None`` unless every run has it)."""
+        if not self.has(metric):
+            return None
         values = [r.metrics[metric] for r in self.runs]
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
@@ -58,13 +68,17 @@ def _name(members: list[RunRecord], by_seed: bool) -> str:
 
 
 def sort_groups(groups: list[Group], metric: str = "test_auc") -> list[Group]:
-    """Best first (lowest first for ``seconds`` and ``best_epoch``)."""
+    """Best first (lowest first for ``seconds`` and ``best_epoch``); groups without it last."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
-    return sorted(groups, key=lambda g: g.mean(metric), reverse=metric in _PERCENT)
+    have = [g for g in groups if g.has(metric)]
+    ordered = sorted(have, key=lambda g: g.mean(metric), reverse=metric in _PERCENT)
+    return ordered + [g for g in groups if not g.has(metric)]
 
 
 def _cell(group: Group, metric: str) -> str:
+    if not group.has(metric):
+        return MISSING
     scale = 100.0 if metric in _PERCENT else 1.0
     mean, std = scale * group.mean(metric), scale * group.std(metric)
     digits = 1 if metric in _PERCENT or metric == "seconds" else 0
@@ -74,7 +88,7 @@ def _cell(group: Group, metric: str) -> str:
 
 
 def records(groups: list[Group]) -> list[dict[str, Any]]:
-    """Plain dicts: settings, seeds, and mean/std of every metric."""
+    """Plain dicts: settings, seeds, and mean/std of every metric (``None``: not recorded)."""
     out = []
     for g in groups:
         row: dict[str, Any] = {"run": g.name, **{k: g.settings.get(k) for k in SETTING_KEYS}}
@@ -101,7 +115,8 @@ def format_table(groups: list[Group], fmt: str = "md") -> str:
         raise ValueError(f"unknown format {fmt!r}; choose md, csv or json")
     header = (
         "| run | model | dataset | features | latent | epochs | lr | objective | seeds "
-        "| best val AUC | best val AP | test AUC | test AP | best epoch | seconds |"
+        "| best val AUC | best val AP | test AUC | test AP "
+        "| test Hits@20 | test Hits@50 | test Hits@100 | test MRR | best epoch | seconds |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
     for g in groups:

@@ -16,6 +16,8 @@ from typing import Any
 from graphae.artifacts.run_dir import CONFIG_FILE, METRICS_FILE
 
 HISTORY_FILE = "history.jsonl"
+#: Test ranking metrics (:mod:`graphae.evaluation.ranking`), read when a run has them.
+RANKING_KEYS = ("hits@20", "hits@50", "hits@100", "mrr")
 #: Settings that make runs differ (the seed is grouped over, not compared).
 SETTING_KEYS = (
     "model",
@@ -31,7 +33,12 @@ SETTING_KEYS = (
 
 @dataclass
 class RunRecord:
-    """One finished run as read from disk."""
+    """One finished run as read from disk.
+
+    ``metrics`` is flat: ``val_auc``, ``val_ap``, ``test_auc``, ``test_ap``,
+    ``best_epoch``, ``seconds``, and (runs that recorded them) the test
+    ``hits@20``, ``hits@50``, ``hits@100`` and ``mrr``.
+    """
 
     path: Path
     settings: dict[str, Any]
@@ -91,6 +98,8 @@ def read_run(path: Path) -> RunRecord:
             "best_epoch": float(metrics.get("best_epoch", 0)),
             "seconds": float(metrics.get("total_seconds", 0.0)),
         }
+        # Hits@K and MRR (test only); runs from before they existed lack them
+        flat.update({k: float(metrics["test"][k]) for k in RANKING_KEYS if k in metrics["test"]})
         seed = int(config.get("seed", metrics.get("seed", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unexpected content ({type(exc).__name__}: {exc})") from None

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 HPARAM_METRICS = (
     "test/auc",
     "test/ap",
+    "test/hits@20",
+    "test/hits@50",
+    "test/hits@100",
+    "test/mrr",
     "val/best_auc",
     "val/best_ap",
     "test/last_auc",

@@ -11,8 +11,9 @@ Planetoid graphs. Inside it the files are looked for in ``<Folder>/raw``
 ``<Folder>`` (and ``raw`` or the root itself when the root is that folder),
 compressed (``.gz``) or not. When they are missing they are looked for in,
 then downloaded to, the user cache (``<user cache>/graphae/<Folder>/raw``):
-a data root is only read, never written; offline, a :class:`~graphae.errors.DataError` says which files were looked
-for where and how to fix it.
+a data root is only read, never written; offline, a
+:class:`~graphae.errors.DataError` says which files were looked for where and
+how to fix it.
 """
 
 from __future__ import annotations
