@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import csv
-import json
 import statistics
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from graphae.artifacts.atomic import atomic_write, make_folder
+from graphae.artifacts.run_dir import write_json
 from graphae.reproduction.runner import CellRun
 from graphae.reproduction.spec import ReproductionSpec
 
@@ -150,13 +151,13 @@ def _pm(mean: float | None, std: float | None) -> str:
 def write_tables(
     spec: ReproductionSpec, rows: list[Row], notes: list[str], out_dir: str | Path
 ) -> dict[str, Path]:
-    """Write ``table.md``, ``table.csv`` and ``table.json`` into ``out_dir``."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write ``table.md``, ``table.csv`` and ``table.json`` into ``out_dir`` (each atomically)."""
+    out_dir = make_folder(out_dir)
     paths = {ext: out_dir / f"table.{ext}" for ext in ("md", "csv", "json")}
-    paths["md"].write_text(to_markdown(spec, rows, notes), encoding="utf-8")
+    with atomic_write(paths["md"], "w", encoding="utf-8") as f:
+        f.write(to_markdown(spec, rows, notes))
     records = [asdict(r) for r in rows]
-    with open(paths["csv"], "w", newline="", encoding="utf-8") as f:
+    with atomic_write(paths["csv"], "w", newline="", encoding="utf-8") as f:
         writer = csv.DictWriter(f, fieldnames=[c.name for c in fields(Row)])
         writer.writeheader()
         for record in records:
@@ -168,5 +169,5 @@ def write_tables(
         "rows": records,
         "footnotes": notes,
     }
-    paths["json"].write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
+    write_json(paths["json"], payload)
     return paths
