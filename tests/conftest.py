@@ -107,3 +107,25 @@ def write_graph_files(folder: Path, data, prefix: str = "n") -> dict[str, Path]:
 def planted_files(planted, tmp_path_factory) -> dict[str, Path]:
     """The ``planted`` graph as CSV files with string ids ``n0..n199``."""
     return write_graph_files(tmp_path_factory.mktemp("planted_files"), planted)
+
+
+def cli(capsys, *args):
+    """Run ``graphae ARGS`` in-process: ``(exit code, stdout, stderr)``."""
+    from graphae.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse's own errors
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *fragments):
+    """Exit code 2, one ``graphae: error: ...`` line on stderr holding every fragment."""
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("graphae"), err
+    assert "error:" in lines[0] and "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]

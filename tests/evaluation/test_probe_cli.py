@@ -6,28 +6,10 @@ import json
 
 import pytest
 
-from graphae.cli import main
 from graphae.data import planted_partition
 from graphae.evaluation.probes import PROBES_FILE
-from tests.conftest import write_graph_files
+from tests.conftest import assert_one_line_error, cli, write_graph_files
 from tests.evaluation.test_probes import train_briefly
-
-
-def cli(capsys, *args):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_one_line_error(code, err, *fragments):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("graphae: error: "), err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -6,28 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from graphae.cli import main
 from graphae.data.files import NodeIds, read_table
 from graphae.inference import load_run
+from tests.conftest import assert_one_line_error, cli
 from tests.inference.conftest import NUM_NODES, write_features
-
-
-def cli(capsys, *args):
-    try:
-        code = main([str(a) for a in args])
-    except SystemExit as exc:  # argparse's own errors
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def assert_user_error(code, err, *fragments):
-    assert code == 2, err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("graphae"), err
-    assert "error:" in lines[0] and "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".tsv", ".npy"])
@@ -113,7 +95,7 @@ def test_force_overwrites(gae_run, tmp_path, capsys):
     out = tmp_path / "emb.csv"
     out.write_text("old\n")
     code, _, err = cli(capsys, "embed", gae_run, "--out", out)
-    assert_user_error(code, err, "exists; use --force")
+    assert_one_line_error(code, err, "exists; use --force")
     assert out.read_text() == "old\n"
     code, *_ = cli(capsys, "embed", gae_run, "--out", out, "--force")
     assert code == 0 and out.read_text().startswith("id,z0,")
@@ -227,7 +209,7 @@ def test_user_errors_are_one_line_exit_2_no_output(errors, capsys, case):
     args, fragments = ERROR_CASES[case]
     before = sorted(p.relative_to(errors["tmp"]) for p in errors["tmp"].rglob("*"))
     code, _, err = cli(capsys, *(a.format(**errors) for a in args))
-    assert_user_error(code, err, *fragments)
+    assert_one_line_error(code, err, *fragments)
     assert list(errors["out"].iterdir()) == []
     after = sorted(p.relative_to(errors["tmp"]) for p in errors["tmp"].rglob("*"))
     assert after == before  # no output, no temporary file, no marker
