@@ -167,7 +167,7 @@ def resolve_graph_settings(config: TrainConfig, data: Data) -> TrainConfig:
     set's or edge file's name (``data.name``, else ``"graph"``), and
     ``features=False`` when the graph has no features (identity features).
     """
-    name = config.dataset or _data_name(data) or config.graph_name
+    name = config.dataset or _data_name(data)
     features = config.features and getattr(data, "x", None) is not None
     if config.split == "inductive" and not features:
         raise ConfigError(
@@ -177,9 +177,9 @@ def resolve_graph_settings(config: TrainConfig, data: Data) -> TrainConfig:
     return replace(config, dataset=name, features=features)
 
 
-def _data_name(data: Data) -> str | None:
+def _data_name(data: Data) -> str:
     name = getattr(data, "name", None)
-    return name if isinstance(name, str) and name else ("graph" if name is None else None)
+    return name if isinstance(name, str) and name else "graph"
 
 
 def make_split(config: TrainConfig, data: Data) -> LinkSplit:
