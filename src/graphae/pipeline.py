@@ -40,7 +40,7 @@ from graphae.artifacts.run_dir import (
 from graphae.config import TrainConfig
 from graphae.data.files import GraphFiles, NodeIds, load_graph
 from graphae.data.graph import check_graph, gcn_adjacency, pair_weights, prepare_features
-from graphae.data.link_split import LinkSplit, split_edges
+from graphae.data.link_split import LinkSplit, split_edges, split_nodes
 from graphae.data.planetoid import PLANETOID, load_planetoid
 from graphae.errors import ConfigError, DataError
 from graphae.evaluation.link_prediction import link_metrics, link_scores
@@ -109,7 +109,9 @@ def train(
 
     Raises:
         ConfigError: invalid settings (before anything is written).
-        DataError: data set unknown or unavailable (before anything is written).
+        DataError: data set unknown, unavailable or invalid (out-of-range ids,
+            non-finite features), or too small to split (before anything is written).
+        TrainingError: the loss or validation scores stopped being finite.
 
     """
     config = TrainConfig.from_dict({**(config or TrainConfig()).to_dict(), **overrides})
@@ -188,8 +190,6 @@ def make_split(config: TrainConfig, data: Data) -> LinkSplit:
     args = (data.edge_index, num_nodes, config.val_fraction, config.test_fraction, config.seed)
     try:
         if config.split == "inductive":
-            from graphae.data.link_split import split_nodes
-
             return split_nodes(*args)
         return split_edges(*args)
     except ValueError as exc:
