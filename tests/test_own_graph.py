@@ -210,3 +210,24 @@ def test_threads_option_is_applied_recorded_and_restored(tmp_path, monkeypatch):
     assert torch.get_num_threads() == before
     for command in (["embed", "x", "--out", "y.csv"], ["predict", "x", "--node", "a"], ["vae"]):
         assert main([*command, "--threads", "0"]) == 2
+
+
+def test_synthetic_dataset_spec(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = "synthetic:nodes=1500,edges=6000,features=16,communities=6"
+    assert main(["train", "--dataset", spec, "--model", "gae", "--epochs", "40", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"GAE on {spec}" in out
+    run = (
+        tmp_path / "runs" / "gae_synthetic_nodes_1500_edges_6000_features_16_communities_6_16d_40ep"
+    )
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"]["auc"] > 0.7
+    info = json.loads((run / "config.json").read_text())
+    assert info["graph"]["nodes"] == 1500 and info["graph"]["undirected_edges"] == 6000
+    for bad, expected in (
+        ("synthetic:nodes=10", "nodes= and edges="),
+        ("synthetic:x=1", "unknown key"),
+    ):
+        assert main(["train", "--dataset", bad, "--epochs", "2", "--quiet"]) == 2
+        assert expected in capsys.readouterr().err

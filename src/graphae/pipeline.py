@@ -42,6 +42,7 @@ from graphae.data.files import GraphFiles, NodeIds, load_graph
 from graphae.data.graph import check_graph, gcn_adjacency, pair_weights, prepare_features
 from graphae.data.link_split import LinkSplit, split_edges, split_nodes
 from graphae.data.planetoid import PLANETOID, load_planetoid
+from graphae.data.synthetic import social_graph
 from graphae.errors import ConfigError, DataError
 from graphae.evaluation.link_prediction import link_metrics, link_scores
 from graphae.evaluation.ranking import ranking_report
@@ -141,7 +142,50 @@ def load_data(config: TrainConfig) -> Data:
     """The graph a config names: the user's files (``edges``) or a Planetoid data set."""
     if config.edges:
         return load_graph(graph_files(config), name=config.dataset)
+    if config.graph_name.lower().startswith("synthetic"):
+        return synthetic_graph(config.graph_name, config.seed)
     return load_planetoid(config.graph_name, config.data_root)
+
+
+#: ``--dataset synthetic:KEY=VALUE,...`` keys and the :func:`social_graph` arguments they set.
+SYNTHETIC_KEYS = {
+    "nodes": "num_nodes",
+    "edges": "num_edges",
+    "features": "num_features",
+    "communities": "num_communities",
+    "mixing": "mixing",
+    "isolated": "isolated_fraction",
+}
+
+
+def synthetic_graph(spec: str, seed: int = 0) -> Data:
+    """A generated social-like graph named by ``spec``, e.g. ``synthetic:nodes=1000,edges=5000``.
+
+    Keys: ``nodes``, ``edges`` (required), ``features`` (0: featureless),
+    ``communities``, ``mixing``, ``isolated`` (a fraction of nodes); see
+    :func:`graphae.data.social_graph`. The graph is drawn from ``seed``.
+    """
+    _, _, body = spec.partition(":")
+    kwargs: dict[str, Any] = {"seed": seed}
+    try:
+        for item in filter(None, body.split(",")):
+            key, _, value = item.partition("=")
+            if key.strip().lower() not in SYNTHETIC_KEYS:
+                raise ValueError(f"unknown key {key.strip()!r}")
+            name = SYNTHETIC_KEYS[key.strip().lower()]
+            number = float(value)
+            kwargs[name] = number if name in ("mixing", "isolated_fraction") else int(number)
+        if "num_nodes" not in kwargs or "num_edges" not in kwargs:
+            raise ValueError("nodes= and edges= are needed")
+        data = social_graph(**kwargs)
+    except ValueError as exc:
+        keys = ", ".join(SYNTHETIC_KEYS)
+        raise ConfigError(
+            f"bad synthetic graph {spec!r} ({exc}); write e.g. "
+            f"synthetic:nodes=100000,edges=1000000,features=32 (keys: {keys})"
+        ) from None
+    data.name = spec
+    return data
 
 
 def graph_files(config: TrainConfig) -> GraphFiles:
