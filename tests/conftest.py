@@ -27,7 +27,7 @@ def shared_datasets() -> Path | None:
     return None
 
 
-def _tree_digest(root: Path) -> dict[str, str]:
+def tree_digest(root: Path) -> dict[str, str]:
     """Every folder and file under ``root``: relative path -> ``dir`` or size:sha256."""
     out = {}
     for folder, dirs, files in os.walk(root):
@@ -48,9 +48,9 @@ def _shared_datasets_untouched():
     if source is None:
         yield
         return
-    before = _tree_digest(source)
+    before = tree_digest(source)
     yield
-    after = _tree_digest(source)
+    after = tree_digest(source)
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
     assert not changed, f"the test suite wrote into the read-only {source}: {changed[:20]}"
 

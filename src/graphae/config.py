@@ -25,19 +25,6 @@ DEFAULT_DATASET = "Cora"
 
 #: Settings that say where things go or what is shown, not what is trained.
 OUTPUT_SETTINGS = frozenset({"data_root", "runs_dir", "name", "quiet", "figures", "extra"})
-#: How a user's files are read (``graphae train --edges ...``); see :class:`GraphFiles`.
-FILE_SETTINGS = (
-    "edges",
-    "features_file",
-    "labels_file",
-    "feature_ids",
-    "features_format",
-    "delimiter",
-    "header",
-    "source_col",
-    "target_col",
-    "weight_col",
-)
 
 
 @dataclass
@@ -112,7 +99,7 @@ class TrainConfig:
         require_choice("split", self.split, SPLITS)
         require_choice("features-format", self.features_format, FEATURE_FORMATS)
         if self.edges is None:
-            for name in FILE_SETTINGS[1:3]:
+            for name in ("features_file", "labels_file"):
                 if getattr(self, name) is not None:
                     raise ConfigError(f"--{flag(name).removesuffix('-file')} needs --edges")
         if self.split == "inductive" and not self.features:

@@ -1,4 +1,3 @@
-import hashlib
 import os
 import pickle
 import shutil
@@ -23,7 +22,7 @@ from graphae.data.planetoid import (
     resolve_data_root,
 )
 from graphae.errors import DataError
-from tests.conftest import shared_datasets
+from tests.conftest import shared_datasets, tree_digest
 
 
 def copy_raw(source: Path, root: Path, *names: str) -> Path:
@@ -31,19 +30,6 @@ def copy_raw(source: Path, root: Path, *names: str) -> Path:
     for name in names:
         shutil.copytree(source / "Planetoid" / name / "raw", root / "Planetoid" / name / "raw")
     return root
-
-
-def snapshot(root: Path) -> dict[str, str]:
-    """Every file and folder under ``root``: relative path -> sha256 (or 'dir')."""
-    out = {}
-    for folder, dirs, files in os.walk(root):
-        for d in dirs:
-            out[os.path.relpath(os.path.join(folder, d), root)] = "dir"
-        for f in files:
-            path = os.path.join(folder, f)
-            with open(path, "rb") as handle:
-                out[os.path.relpath(path, root)] = hashlib.sha256(handle.read()).hexdigest()
-    return out
 
 
 def cache_file(name: str = "Cora") -> Path:
@@ -96,7 +82,7 @@ def test_all_three_match_their_published_sizes(data_root, tmp_path):
 @pytest.mark.parametrize("mode", ["writable", "read-only"])
 def test_data_root_is_never_written(data_root, tmp_path, fresh_cache, mode):
     root = copy_raw(data_root, tmp_path / "root", "Cora", "CiteSeer")
-    before = snapshot(root)
+    before = tree_digest(root)
     paths = [*sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True), root]
     if mode == "read-only":  # files first, then folders up to the root
         for path in paths:
@@ -108,7 +94,7 @@ def test_data_root_is_never_written(data_root, tmp_path, fresh_cache, mode):
     finally:
         for path in paths:
             path.chmod(0o755 if path.is_dir() else 0o644)
-    assert snapshot(root) == before  # same bytes, nothing added (root ignores chmod)
+    assert tree_digest(root) == before  # same bytes, nothing added (root ignores chmod)
     assert cache_file("Cora").is_file() and cache_file("CiteSeer").is_file()
     assert not (fresh_cache / "Planetoid" / "Cora" / "raw").exists()  # read in place
 
