@@ -14,6 +14,7 @@ count per group of blocks (time runs down the table), and overall.
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import time
 from collections.abc import Callable
@@ -38,14 +39,15 @@ def training_epoch(data: Any, model_name: str, seed: int = 0) -> Callable[[], No
     adj, val = gcn_adjacency(edges, n), split.pairs("val")
     torch.manual_seed(seed)
     model = build_model(model_name, x.shape[1], 32, 16, 0.0, True)
-    objective = SampledObjective(edges, n, torch.Generator().manual_seed(seed))
+    objective = SampledObjective(edges, n, seed)
     optimizer = make_adam(model, 0.01)
+    epochs = itertools.count(1)
 
     def epoch() -> None:
         optimizer.zero_grad(set_to_none=True)
         encoding = model.encode(x, adj)
         link_metrics(model.decode, encoding.mu.detach(), *val)
-        parts = objective(encoding)
+        parts = objective(encoding, next(epochs))
         parts["loss"].backward()
         optimizer.step()
         _ = {k: float(v.detach()) for k, v in parts.items()}  # as the trainer logs them

@@ -68,6 +68,26 @@ def test_same_seed_same_numbers(planted, tmp_path, objective):
     assert a["test"] != c["test"]
 
 
+def test_batching_constants_do_not_change_the_numbers(planted, tmp_path, monkeypatch):
+    # how many epochs' negatives are drawn at once is a speed knob, not a setting
+    from graphae.training.objectives import SampledObjective
+
+    def run():
+        config = small(tmp_path, model="vgae", seed=3, epochs=40, objective="sampled")
+        return train(config, data=planted, save=False)
+
+    batched = run()
+    monkeypatch.setattr(SampledObjective, "MAX_ROUNDS", 1)
+    one_at_a_time = run()
+    monkeypatch.setattr(SampledObjective, "MAX_ROUNDS", 3)
+    monkeypatch.setattr(SampledObjective, "MAX_BATCH_ENTRIES", 5_000)
+    odd = run()
+    for other in (one_at_a_time, odd):
+        assert other.metrics["test"] == batched.metrics["test"]
+        assert other.metrics["val"] == batched.metrics["val"]
+        assert torch.equal(other.embeddings, batched.embeddings)
+
+
 def test_best_validation_weights_are_kept(planted, tmp_path):
     tracker = MemoryTracker()
     result = train(small(tmp_path, epochs=40), data=planted, trackers=[tracker], save=False)

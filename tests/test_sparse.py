@@ -92,7 +92,7 @@ def _entries(pairs: SymmetricPairs) -> torch.Tensor:
 @pytest.mark.parametrize("round_", [0, 2])
 def test_random_pairs_store_both_orientations_of_each_pair(round_):
     n, count = 30, 500
-    draws = PairRounds.draw(count, n, rounds=3, generator=torch.Generator().manual_seed(0))
+    draws = PairRounds.draw(count, n, [torch.Generator().manual_seed(k) for k in range(3)])
     pairs, first = draws.pairs(round_), draws.first[round_]
     assert len(pairs) == 2 * count and first.shape == (count,)
     rows, cols = _entries(pairs)
@@ -119,7 +119,7 @@ def test_symmetric_pair_bce_matches_the_direct_expression():
     edges = torch.randint(0, n, (2, 100), generator=g)
     edges = torch.unique(torch.cat([edges, edges.flip(0)], dim=1), dim=1)  # both directions
     positives = SymmetricPairs.from_edge_index(edges, n)
-    draws = PairRounds.draw(150, n, generator=g)  # duplicates and self-pairs included
+    draws = PairRounds.draw(150, n, [g])  # duplicates and self-pairs included
     negatives, first = draws.pairs(), draws.first[0]
     pairs = positives.stack(negatives)
     # weights equal on the two entries of a pair: one weight per pair, spread to its entries
@@ -175,9 +175,16 @@ def test_bit_63_of_a_word():
     ]
 
 
+def test_a_pair_round_is_the_same_alone_or_batched():
+    alone = PairRounds.draw(300, 40, [torch.Generator().manual_seed(9)])
+    batched = PairRounds.draw(300, 40, [torch.Generator().manual_seed(k) for k in (1, 9, 2)])
+    for name in ("row", "col", "crow", "first"):
+        assert torch.equal(getattr(alone, name)[0], getattr(batched, name)[1])
+
+
 def test_pair_rounds_are_independent_and_uniform():
     n, count, rounds = 5, 2000, 4
-    draws = PairRounds.draw(count, n, rounds, torch.Generator().manual_seed(0))
+    draws = PairRounds.draw(count, n, [torch.Generator().manual_seed(k) for k in range(rounds)])
     assert not torch.equal(draws.col[0], draws.col[1])
     # over all rounds, first entries are uniform ordered pairs (self-pairs included)
     keys = torch.gather(draws.row * n + draws.col, 1, draws.first).view(-1)

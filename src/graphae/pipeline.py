@@ -321,8 +321,7 @@ def _run(
     if objective_name == "dense":
         objective: Any = DenseObjective(train_edges, num_nodes)
     else:
-        generator = torch.Generator().manual_seed(config.seed)
-        objective = SampledObjective(train_edges, num_nodes, generator)
+        objective = SampledObjective(train_edges, num_nodes, config.seed)
 
     run_info = {
         "config": config.to_dict(),

@@ -4,13 +4,14 @@ from graphae.data.link_split import split_edges
 from graphae.losses import sampled_reconstruction_loss
 from graphae.nn.autoencoders import Encoding
 from graphae.training.objectives import DenseObjective, SampledObjective, resolve_objective
+from graphae.training.rng import epoch_generator
 
 
 def test_sampled_negatives_are_non_edges_without_self_pairs(planted):
     n = planted.num_nodes
     split = split_edges(planted.edge_index, n, seed=0)
     edges = split.train_edge_index()
-    objective = SampledObjective(edges, n, torch.Generator().manual_seed(0))
+    objective = SampledObjective(edges, n, 0)
     neg = objective.sample_negatives(5000)
     # 2,000 ordered edges + 200 self-pairs among 40,000 pairs: ~5.5% of draws are dropped
     assert 4500 < neg.shape[1] <= 5000
@@ -22,15 +23,15 @@ def test_sampled_negatives_are_non_edges_without_self_pairs(planted):
 
 def test_sampled_negatives_are_seeded(planted):
     n, edges = planted.num_nodes, planted.edge_index
-    a = SampledObjective(edges, n, torch.Generator().manual_seed(1)).sample_negatives(50)
-    b = SampledObjective(edges, n, torch.Generator().manual_seed(1)).sample_negatives(50)
+    a = SampledObjective(edges, n, 1).sample_negatives(50)
+    b = SampledObjective(edges, n, 1).sample_negatives(50)
     assert torch.equal(a, b)
 
 
 def test_sampled_negatives_are_uniform_over_non_edges():
     n = 6
     edges = torch.tensor([[0, 1, 2, 3], [1, 0, 3, 2]])
-    objective = SampledObjective(edges, n, torch.Generator().manual_seed(0))
+    objective = SampledObjective(edges, n, 0)
     neg = objective.sample_negatives(60_000)
     counts = torch.bincount(neg[0] * n + neg[1], minlength=n * n).float()
     valid = torch.ones(n, n, dtype=torch.bool)
@@ -44,14 +45,14 @@ def test_sampled_negatives_are_uniform_over_non_edges():
 def test_sampled_objective_equals_the_direct_loss(planted):
     n = planted.num_nodes
     edges = split_edges(planted.edge_index, n, seed=0).train_edge_index()
-    objective = SampledObjective(edges, n, torch.Generator().manual_seed(3))
+    objective = SampledObjective(edges, n, 3)
     z = torch.randn(n, 8, requires_grad=True)
-    loss = objective(Encoding(z=z, mu=z))["loss"]
+    loss = objective(Encoding(z=z, mu=z), 1)["loss"]
     (grad,) = torch.autograd.grad(loss, z)
-    # the first call's negatives: round 0 of the batch drawn from the same generator,
-    # as many pairs as undirected training edges, draws that hit an edge left out
-    twin = SampledObjective(edges, n, torch.Generator().manual_seed(3))
-    draws, usable = twin.draw_negatives(edges.shape[1] // 2, twin.rounds)
+    # epoch 1's negatives: as many pairs as undirected training edges, drawn from
+    # the generator of (seed 3, epoch 1), draws that hit an edge left out
+    twin = SampledObjective(edges, n, 3)
+    draws, usable = twin.draw_negatives(edges.shape[1] // 2, [1])
     first = draws.first[0][usable[0, draws.first[0]]]
     negatives = torch.stack([draws.row[0, first], draws.col[0, first]])
     z2 = z.detach().clone().requires_grad_()
@@ -68,9 +69,9 @@ def test_objectives_report_parts(planted):
         DenseObjective(planted.edge_index, n),
         SampledObjective(planted.edge_index, n),
     ):
-        gae = objective(Encoding(z=z, mu=z))
+        gae = objective(Encoding(z=z, mu=z), 1)
         assert set(gae) == {"loss", "recon"}
-        vgae = objective(Encoding(z=z, mu=z, logstd=torch.zeros_like(z)))
+        vgae = objective(Encoding(z=z, mu=z, logstd=torch.zeros_like(z)), 1)
         assert set(vgae) == {"loss", "recon", "kl"}
         torch.testing.assert_close(vgae["loss"], vgae["recon"] + vgae["kl"])
 
@@ -84,11 +85,12 @@ def test_auto_objective():
 def test_each_call_draws_fresh_negatives_in_batches(planted):
     n = planted.num_nodes
     edges = split_edges(planted.edge_index, n, seed=0).train_edge_index()
-    objective = SampledObjective(edges, n, torch.Generator().manual_seed(0))
+    objective = SampledObjective(edges, n, 0)
     assert objective.rounds > 1  # a small graph: many rounds per batch
     z = torch.randn(n, 8)
-    losses = [float(objective(Encoding(z=z, mu=z))["loss"]) for _ in range(objective.rounds + 2)]
-    assert len(set(losses)) == len(losses)  # a new draw every call, across batches too
+    epochs = range(1, objective.rounds + 3)
+    losses = [float(objective(Encoding(z=z, mu=z), t)["loss"]) for t in epochs]
+    assert len(set(losses)) == len(losses)  # a new draw every epoch, across batches too
 
 
 def test_auto_objective_rule():
@@ -138,7 +140,7 @@ def test_vgae_training_loss_by_hand_kl_over_n_of_the_mean_over_nodes():
     torch.testing.assert_close(parts["recon"], recon)
     torch.testing.assert_close(parts["loss"], recon + kl)
     # the sampled objective adds the same KL, and eval mode's (μ only) equals it too
-    sampled = SampledObjective(edges, n, torch.Generator().manual_seed(0))(encoding)
+    sampled = SampledObjective(edges, n, 0)(encoding, 1)
     torch.testing.assert_close(sampled["kl"], kl)
     evaluated = DenseObjective(edges, n)(Encoding(z=mu, mu=mu, logstd=logstd))
     torch.testing.assert_close(evaluated["kl"], kl)
@@ -154,10 +156,10 @@ def test_sampled_loss_by_hand_leaves_out_drawn_edges_and_self_pairs():
     pairs = [(i, j) for i in range(n) for j in range(n) if i != j and (i, j) not in non_edges]
     edges = torch.tensor(pairs).t()
     count = edges.shape[1] // 2  # as many negatives as undirected training edges
-    objective = SampledObjective(edges, n, torch.Generator().manual_seed(4))
+    objective = SampledObjective(edges, n, 4)
     z = torch.randn(n, 4, generator=torch.Generator().manual_seed(1))
-    loss = objective(Encoding(z=z, mu=z))["loss"]
-    draws = PairRounds.draw(count, n, objective.rounds, torch.Generator().manual_seed(4))
+    loss = objective(Encoding(z=z, mu=z), 1)["loss"]
+    draws = PairRounds.draw(count, n, [epoch_generator(4, 1)])
     drawn = [(int(draws.row[0, k]), int(draws.col[0, k])) for k in draws.first[0]]
     usable = [(i, j) for i, j in drawn if (i, j) in non_edges]
     assert 0 < len(usable) < count // 2  # most draws are left out
@@ -165,3 +167,24 @@ def test_sampled_loss_by_hand_leaves_out_drawn_edges_and_self_pairs():
     softplus = torch.nn.functional.softplus
     by_hand = softplus(-logit(pairs)).mean() + softplus(logit(usable)).mean()
     torch.testing.assert_close(loss, by_hand)
+
+
+def test_each_epochs_negatives_depend_only_on_seed_and_epoch(planted, monkeypatch):
+    # batching epochs' draws (MAX_ROUNDS, MAX_BATCH_ENTRIES) or calling epochs out of
+    # order (a resumed run) must not change any epoch's loss
+    n = planted.num_nodes
+    edges = split_edges(planted.edge_index, n, seed=0).train_edge_index()
+    z = torch.randn(n, 8, generator=torch.Generator().manual_seed(2))
+
+    def losses(epochs, seed=5):
+        objective = SampledObjective(edges, n, seed)
+        return {t: float(objective(Encoding(z=z, mu=z), t)["loss"]) for t in epochs}
+
+    batched = losses(range(1, 41))
+    assert SampledObjective(edges, n).rounds > 1
+    monkeypatch.setattr(SampledObjective, "MAX_ROUNDS", 1)
+    assert losses(range(1, 41)) == batched
+    monkeypatch.setattr(SampledObjective, "MAX_ROUNDS", 7)
+    monkeypatch.setattr(SampledObjective, "MAX_BATCH_ENTRIES", 1)
+    assert losses([17, 3, 40, 1]) == {t: batched[t] for t in (17, 3, 40, 1)}
+    assert losses([17], seed=6)[17] != batched[17]

@@ -1,18 +1,19 @@
 """Training objectives: bind a loss from :mod:`graphae.losses` to a training graph.
 
-An objective is called with the model's :class:`~graphae.nn.Encoding` and
-returns the loss and its parts (``recon``, ``kl``) for logging.
+An objective is called with the model's :class:`~graphae.nn.Encoding` and the
+epoch (from 1) and returns the loss and its parts (``recon``, ``kl``) for
+logging. What an epoch draws (negatives) depends only on the seed and the
+epoch (:mod:`graphae.training.rng`).
 """
 
 from __future__ import annotations
-
-from collections import deque
 
 import torch
 
 from graphae.losses import dense_loss_weights, dense_reconstruction_loss, kl_divergence
 from graphae.nn.autoencoders import Encoding
 from graphae.sparse import PairRounds, PairSet, SymmetricPairs, symmetric_pair_bce
+from graphae.training.rng import NEGATIVES, epoch_generator
 
 
 def resolve_objective(
@@ -60,14 +61,14 @@ class DenseObjective:
         self.positives = torch.cat([train_edge_index, loops], dim=1)
         self.pos_weight, self.norm = dense_loss_weights(num_nodes, train_edge_index.shape[1])
 
-    def __call__(self, encoding: Encoding) -> dict[str, torch.Tensor]:
-        """Loss parts for one full-batch step."""
+    def __call__(self, encoding: Encoding, epoch: int = 0) -> dict[str, torch.Tensor]:
+        """Loss parts for one full-batch step (the same at every epoch)."""
         recon = dense_reconstruction_loss(encoding.z, self.positives, self.pos_weight, self.norm)
         return _with_kl(recon, encoding)
 
 
 class SampledObjective:
-    """Training edges against as many uniformly drawn non-edges, redrawn every call.
+    """Training edges against as many uniformly drawn non-edges, redrawn every epoch.
 
     ``mean softplus(−z_i·z_j)`` over the training edges plus ``mean
     softplus(z_i·z_j)`` over node pairs drawn uniformly among non-edges: as
@@ -77,34 +78,29 @@ class SampledObjective:
     equal in value and gradient to
     :func:`graphae.losses.sampled_reconstruction_loss` on the same pairs.
 
-    The negatives of several calls are drawn at once (:class:`~graphae.sparse.PairRounds`,
-    up to :attr:`MAX_ROUNDS` calls and :attr:`MAX_BATCH_ENTRIES` entries); each
-    call still gets its own independent draw.
+    Epoch ``t``'s negatives come from a generator seeded by ``(seed, t)``
+    alone (:func:`~graphae.training.rng.epoch_generator`): the same pairs
+    whichever epochs are drawn together, and after a resumed run. The
+    negatives of up to :attr:`MAX_ROUNDS` consecutive epochs (and
+    :attr:`MAX_BATCH_ENTRIES` entries) are drawn in one batch
+    (:class:`~graphae.sparse.PairRounds`), which only shares the work.
 
     Args:
         train_edge_index (Tensor): training edges, both directions, no self-loops.
         num_nodes (int): number of nodes N.
-        generator (Generator, optional): source of randomness for the negatives.
+        seed (int, optional): seeds every epoch's negatives. (default: ``0``)
 
     """
 
     name = "sampled"
     MAX_ROUNDS = 32
-    #: a draw costs ~30 small kernels whatever its size, so the more calls share
-    #: one the better, up to this many entries (~12 MB of arrays). Against the
-    #: earlier 65,536 (paired blocks of 96 epochs, example model, 2 threads):
-    #: Cora VGAE 3 → 32 calls per draw, median epoch −0.22 ms, mean −0.12 ms;
-    #: PubMed VGAE 1 → 6 calls, median −2.5 ms, mean −0.6 ms
+    #: a draw costs ~30 small kernels whatever its size, so the more epochs share
+    #: one the better, up to this many entries (~12 MB of arrays)
     MAX_BATCH_ENTRIES = 1 << 20
 
-    def __init__(
-        self,
-        train_edge_index: torch.Tensor,
-        num_nodes: int,
-        generator: torch.Generator | None = None,
-    ) -> None:
+    def __init__(self, train_edge_index: torch.Tensor, num_nodes: int, seed: int = 0) -> None:
         self.num_nodes = num_nodes
-        self.generator = generator
+        self.seed = seed
         self.device = train_edge_index.device
         self.positives = SymmetricPairs.from_edge_index(train_edge_index, num_nodes)
         self.num_pairs = len(self.positives) // 2  # undirected training edges
@@ -112,18 +108,25 @@ class SampledObjective:
         self.excluded = PairSet(torch.cat([train_edge_index, loops], dim=1), num_nodes)
         entries = len(self.positives)
         self.positive_weight = torch.full((entries,), 1 / entries, device=self.device)
-        per_round = entries + 2 * self.num_pairs
-        self.rounds = max(1, min(self.MAX_ROUNDS, self.MAX_BATCH_ENTRIES // per_round))
-        self._queue: deque[tuple[SymmetricPairs, torch.Tensor]] = deque()
+        self._batch: dict[int, tuple[SymmetricPairs, torch.Tensor]] = {}
 
-    def draw_negatives(self, count: int, rounds: int = 1) -> tuple[PairRounds, torch.Tensor]:
-        """``rounds`` x ``count`` uniform node pairs and which of their entries are usable.
+    @property
+    def rounds(self) -> int:
+        """How many epochs' negatives are drawn in one batch."""
+        per_round = len(self.positives) + 2 * self.num_pairs
+        return max(1, min(self.MAX_ROUNDS, self.MAX_BATCH_ENTRIES // per_round))
+
+    def draw_negatives(
+        self, count: int, epochs: list[int] | range
+    ) -> tuple[PairRounds, torch.Tensor]:
+        """``count`` uniform node pairs for each of ``epochs``, and which entries are usable.
 
         An entry is usable when its pair is neither a training edge nor a
         self-pair (a fraction ``(E + N) / N²`` of draws, 0.16% on Cora); both
         entries of a pair agree.
         """
-        draws = PairRounds.draw(count, self.num_nodes, rounds, self.generator)
+        generators = [epoch_generator(self.seed, epoch, NEGATIVES) for epoch in epochs]
+        draws = PairRounds.draw(count, self.num_nodes, generators)
         row, col = draws.row.to(self.device), draws.col.to(self.device)
         usable = ~self.excluded.contains(row, col)
         if self.device.type != "cpu":
@@ -131,20 +134,21 @@ class SampledObjective:
             draws = PairRounds(row, col, crow, first, self.num_nodes)
         return draws, usable
 
-    def sample_negatives(self, count: int) -> torch.Tensor:
-        """``[2, k]`` independent uniform non-edges, ordered pairs (k ≈ ``count``).
+    def sample_negatives(self, count: int, epoch: int = 1) -> torch.Tensor:
+        """``[2, k]`` independent uniform non-edges of ``epoch``, ordered pairs (k ≈ ``count``).
 
         Draws that are edges or self-pairs are dropped.
         """
-        draws, usable = self.draw_negatives(count)
+        draws, usable = self.draw_negatives(count, [epoch])
         first = draws.first[0]
         first = first[usable[0, first]]
         return torch.stack([draws.row[0, first], draws.col[0, first]])
 
-    def _refill(self) -> None:
-        """Draw the negatives of the next :attr:`rounds` calls, stacked after the positives."""
-        rounds, positives = self.rounds, self.positives
-        draws, usable = self.draw_negatives(self.num_pairs, rounds)
+    def _draw_batch(self, start: int) -> None:
+        """Draw the negatives of epochs ``start, start + 1, ...``, stacked after the positives."""
+        epochs = range(start, start + self.rounds)
+        rounds, positives = len(epochs), self.positives
+        draws, usable = self.draw_negatives(self.num_pairs, epochs)
         # per-entry weights: each mean counts every entry (two per pair) once
         negative_weight = usable.float()
         negative_weight /= negative_weight.sum(1, keepdim=True).clamp(min=1.0)
@@ -152,15 +156,16 @@ class SampledObjective:
         crow = torch.cat([positives.crow.expand(rounds, -1), draws.crow[:, 1:] + size], dim=1)
         col = torch.cat([positives.col.expand(rounds, -1), draws.col.int()], dim=1)
         weight = torch.cat([self.positive_weight.expand(rounds, -1), negative_weight], dim=1)
-        for r in range(rounds):
-            pairs = SymmetricPairs(crow[r], col[r], self.num_nodes, blocks=2)
-            self._queue.append((pairs, weight[r]))
+        self._batch = {
+            epoch: (SymmetricPairs(crow[r], col[r], self.num_nodes, blocks=2), weight[r])
+            for r, epoch in enumerate(epochs)
+        }
 
-    def __call__(self, encoding: Encoding) -> dict[str, torch.Tensor]:
-        """Loss parts for one step with freshly drawn negatives."""
-        if not self._queue:
-            self._refill()
-        pairs, weight = self._queue.popleft()
+    def __call__(self, encoding: Encoding, epoch: int) -> dict[str, torch.Tensor]:
+        """Loss parts for ``epoch`` with that epoch's negatives."""
+        if epoch not in self._batch:
+            self._draw_batch(epoch)
+        pairs, weight = self._batch.pop(epoch)
         z = encoding.z
         recon = symmetric_pair_bce(z, pairs, weight.to(z.dtype), len(self.positives))
         return _with_kl(recon, encoding)

@@ -17,7 +17,7 @@ from graphae.evaluation.metrics import NonFiniteScoresError
 from graphae.nn.autoencoders import GAE, Encoding
 from graphae.tracking.base import Tracker
 
-Objective = Callable[[Encoding], dict[str, torch.Tensor]]
+Objective = Callable[[Encoding, int], dict[str, torch.Tensor]]
 
 
 @dataclass
@@ -108,7 +108,7 @@ def fit(
         model (GAE): the autoencoder.
         x (Tensor or None): node features (``None``: identity).
         adj (Tensor): normalised training adjacency.
-        objective (callable): maps an :class:`Encoding` to loss parts.
+        objective (callable): maps an :class:`Encoding` and the epoch (from 1) to loss parts.
         val_pairs (tuple): validation ``(positives, negatives)``.
         epochs (int): number of full-batch steps.
         lr (float): Adam learning rate.
@@ -162,7 +162,7 @@ def fit(
         if pending is not None:
             close_epoch(pending, encoding.mu.detach())
             pending = None
-        parts = objective(encoding)
+        parts = objective(encoding, epoch)
         parts["loss"].backward()
         optimizer.step()
         metrics = {"epoch": epoch, **{f"train/{k}": float(v.detach()) for k, v in parts.items()}}
