@@ -21,7 +21,8 @@ MASKS = 2
 
 def epoch_seed(seed: int, epoch: int, stream: int = NEGATIVES) -> int:
     """A 63-bit seed determined by ``(seed, stream, epoch)`` alone."""
-    state = np.random.SeedSequence([int(seed), int(stream), int(epoch)]).generate_state(1, np.uint64)
+    sequence = np.random.SeedSequence([int(seed), int(stream), int(epoch)])
+    state = sequence.generate_state(1, np.uint64)
     return int(state[0]) >> 1  # below 2**63: a valid torch seed on every platform
 
 
