@@ -15,7 +15,10 @@ temporary name and renamed into place when complete. Exit codes:
   expected (``graphae: error: cannot write <path>: Not a directory``).
 * ``130``: interrupted by Ctrl-C (SIGINT); ``143``: stopped by SIGTERM (what
   ``timeout`` and job schedulers send). The unfinished run directory is
-  removed in both cases.
+  removed in both cases, unless it has a resume checkpoint
+  (``--checkpoint-every``): then it is kept, and the line says how to resume
+  it (``graphae train --resume RUN``); so is a run stopped by an error other
+  than a diverging loss.
 
 Anything else is a bug and keeps its traceback.
 """
@@ -30,7 +33,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from graphae.analysis.compare import METRICS
 from graphae.artifacts.atomic import USER_FIXABLE_ERRNOS, exit_code
@@ -46,12 +49,30 @@ from graphae.config import (
 from graphae.errors import ConfigError, GraphaeError
 from graphae.evaluation.probe_cli import add_probe_parser
 from graphae.inference.cli import add_inference_parsers
+from graphae.tracking.registry import TRACKER_OPTIONS, add_tracker_options, trackers_from_args
 from graphae.vae.cli import add_vae_parser
+
+if TYPE_CHECKING:
+    from graphae.pipeline import RunResult
 
 EXIT_USAGE = 2
 #: Exit codes of an interrupted command: 128 + the signal's number, as shells report them.
 EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where it would mislead.
+
+    A flag (``--quiet``, ``--no-figures``) takes no value, so its
+    ``(default: True)`` reads as if it were on; a ``None`` default means
+    "see the text", which says what happens then.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.nargs == 0 or action.default is None:
+            return action.help or ""
+        return super()._get_help_string(action) or ""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train GAE/VGAE on a Planetoid graph and report link-prediction AUC/AP",
         description="Train a (variational) graph autoencoder; defaults are the paper's.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     train.add_argument("--model", choices=MODELS, default=defaults.model)
     train.add_argument(
@@ -163,6 +184,19 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--runs-dir", default=defaults.runs_dir, help="parent of run directories")
     train.add_argument("--name", default=None, help="run name (default: e.g. vgae_cora_16d_200ep)")
     train.add_argument("--device", default=defaults.device)
+    train.add_argument(
+        "--max-memory",
+        metavar="SIZE",
+        help="refuse to start when the memory estimate (printed before training) exceeds "
+        "SIZE, e.g. 16G or 512M; 'none': no check (default: the device's total memory)",
+    )
+    train.add_argument(
+        "--backend",
+        choices=("gloo", "nccl"),
+        default=None,
+        help="torch.distributed backend when started by torchrun (default: nccl for "
+        "--device cuda, gloo otherwise); a single process ignores it",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument(
         "--no-figures",
@@ -170,6 +204,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_false",
         help="no PNGs (latent space, ROC, curves) in the run directory and TensorBoard",
     )
+    train.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=defaults.checkpoint_every,
+        metavar="N",
+        help="write a resume checkpoint (resume.pt) every N epochs; 0: none",
+    )
+    train.add_argument(
+        "--resume",
+        metavar="RUN",
+        default=None,
+        help="continue a stopped run folder from its last checkpoint, with the settings of its "
+        "config.json (only " + ", ".join(RESUME_OPTIONS[1:]) + " may be given with it)",
+    )
+    add_tracker_options(train)
     train.set_defaults(handler=_train)
 
     repro = commands.add_parser(
@@ -192,7 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
         "compare",
         help="table of runs (seeds grouped, best first) and a PNG of their val-AUC curves",
         description="Compare run directories: a folder of runs, globs, or several paths.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     compare.add_argument("paths", nargs="+", help="run folders, folders of runs, or globs")
     compare.add_argument("--sort", default="test_auc", choices=METRICS, help="sort by")
@@ -209,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="train every combination of list-valued settings (finished ones are skipped)",
         description="Cartesian product of the given values; each combination is a run "
         "directory named by what differs, e.g. gae_citeseer_2d_100ep_seed0.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
     )
     sweep.add_argument("--model", nargs="+", choices=MODELS, default=[defaults.model])
     sweep.add_argument("--dataset", nargs="+", default=["Cora"])
@@ -226,7 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--runs-dir", default=defaults.runs_dir)
     sweep.add_argument("--sweep-name", default="sweep", help="summary file <runs-dir>/<name>.json")
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
-    sweep.add_argument("--no-figures", dest="figures", action="store_false", help="no PNGs")
+    sweep.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        help="write no PNGs (without it, each run writes latent.png, roc.png and curves.png)",
+    )
+    add_tracker_options(sweep)
     sweep.set_defaults(handler=_sweep)
 
     add_vae_parser(commands)  # graphae vae [...] and graphae vae sample RUN
@@ -237,8 +292,9 @@ def build_parser() -> argparse.ArgumentParser:
             "--threads",
             type=int,
             default=None,
-            help="CPU threads for torch (default: torch's, one per core). On a busy machine "
-            "1 can be much faster; the count may change the last bits of results",
+            help="CPU threads for torch (default: torch's, one per core; idle threads sleep "
+            "rather than spin, OMP_WAIT_POLICY=PASSIVE, unless you set it). The count may "
+            "change the last bits of results",
         )
     return parser
 
@@ -250,9 +306,18 @@ def _version() -> str:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from graphae.training.distributed import process_group
+
+    # under torchrun (RANK, WORLD_SIZE set): join the other ranks; rank 0 alone reports
+    with process_group(args.backend, args.device) as ranks:
+        _train_rank(args, report=ranks is None or ranks.is_main)
+
+
+def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
     from graphae.pipeline import graph_files, load_data, train
 
-    fields = {k: v for k, v in vars(args).items() if k not in {"command", "handler", "threads"}}
+    ignored = {"command", "handler", "threads", "backend", "resume", "argv", *TRACKER_OPTIONS}
+    fields = {k: v for k, v in vars(args).items() if k not in ignored}
     config = TrainConfig(**fields)
     data = None
     if config.edges:
@@ -261,8 +326,15 @@ def _train(args: argparse.Namespace) -> None:
         with _warnings_on_stderr():
             data = load_data(config)
         for line in describe_report(data.report, graph_files(config)):
-            print(line)
-    result = train(config, data=data)
+            if report:
+                print(line)
+    trackers = trackers_from_args(args) if report else []  # one MLflow run, not one per rank
+    if args.resume is not None:
+        result = _resume(args)
+    else:
+        result = train(config, data=data, trackers=trackers)
+    if not report:
+        return
     config, m = result.config, result.metrics
     label = config.model.upper() + ("" if config.features else "*")
     print(
@@ -287,6 +359,42 @@ def _train(args: argparse.Namespace) -> None:
     )
     print(f"  run directory: {result.run_dir}")
     print(f"  view: tensorboard --logdir {config.runs_dir}")
+
+
+#: ``graphae train`` options allowed with ``--resume``: none changes the numbers.
+RESUME_OPTIONS = (
+    "--resume",
+    "--checkpoint-every",
+    "--quiet",
+    "--no-figures",
+    "--data-root",
+    "--threads",
+)
+
+
+def _resume(args: argparse.Namespace) -> RunResult:
+    """``graphae train --resume RUN``: refuse other settings, then resume the run."""
+    from graphae.pipeline import resume
+
+    given = list(dict.fromkeys(a.partition("=")[0] for a in args.argv if a.startswith("--")))
+    conflicting = [a for a in given if a not in RESUME_OPTIONS]
+    if conflicting:
+        raise ConfigError(
+            f"--resume continues {args.resume} with the settings of its config.json; "
+            f"drop {' '.join(conflicting)} (or start a new run)"
+        )
+    fields = {"--checkpoint-every": "checkpoint_every", "--quiet": "quiet"}
+    fields.update({"--no-figures": "figures", "--data-root": "data_root"})
+    overrides = {fields[a]: getattr(args, fields[a]) for a in given if a in fields}
+    return resume(args.resume, **overrides)
+
+
+def _kept(error: BaseException) -> str | None:
+    """``<run> kept, resumable from epoch <k>: graphae train --resume <run>``, if it was."""
+    from graphae.training.checkpointing import describe_kept, kept_run
+
+    run_dir = kept_run(error)
+    return describe_kept(run_dir) if run_dir is not None else None
 
 
 @contextmanager
@@ -373,7 +481,7 @@ def _sweep(args: argparse.Namespace) -> None:
         quiet=args.quiet,
         figures=args.figures,
     )
-    summary = run_sweep(grid, base, sweep_name=args.sweep_name)
+    summary = run_sweep(grid, base, sweep_name=args.sweep_name, trackers=trackers_from_args(args))
     runs, _ = read_runs([s["run_dir"] for s in summary])
     print(format_table(sort_groups(group_runs(runs)), "md"), end="")
     print(f"summary: {args.runs_dir}/{args.sweep_name}.json")
@@ -384,27 +492,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``graphae`` command; returns its exit code (see the module's doc)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # which options were given
     try:
         with _sigterm_interrupts(), _torch_threads(getattr(args, "threads", None)):
             args.handler(args)
     except GraphaeError as exc:  # OutputError carries 1 (disk full) or 2 (a path to fix)
-        print(f"graphae: error: {exc}", file=sys.stderr)
+        kept = _kept(exc)
+        print(f"graphae: error: {exc}" + (f"; {kept}" if kept else ""), file=sys.stderr)
         return getattr(exc, "exit_code", EXIT_USAGE)
     except OSError as exc:
         # a file-system error no writer turned into an OutputError: still one line
         if exc.errno not in _FILE_SYSTEM_ERRNOS:
             raise
-        print(f"graphae: error: {_describe(exc)}", file=sys.stderr)
+        kept = _kept(exc)
+        print(f"graphae: error: {_describe(exc)}" + (f"; {kept}" if kept else ""), file=sys.stderr)
         return exit_code(exc.errno)
-    except Stopped:
-        print(
-            "graphae: stopped by SIGTERM; the unfinished run directory was removed",
-            file=sys.stderr,
-        )
-        return EXIT_SIGTERM
-    except KeyboardInterrupt:
-        print("graphae: interrupted; the unfinished run directory was removed", file=sys.stderr)
-        return EXIT_SIGINT
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Stopped)
+        stopped = "stopped by SIGTERM" if isinstance(exc, Stopped) else "interrupted"
+        left = _kept(exc) or "the unfinished run directory was removed"
+        print(f"graphae: {stopped}; {left}", file=sys.stderr)
+        return EXIT_SIGTERM if isinstance(exc, Stopped) else EXIT_SIGINT
     return 0
 
 

@@ -23,8 +23,11 @@ FEATURE_FORMATS = ("auto", "dense", "long", "npy")
 DEFAULT_DATASET = "Cora"
 
 
-#: Settings that say where things go or what is shown, not what is trained.
-OUTPUT_SETTINGS = frozenset({"data_root", "runs_dir", "name", "quiet", "figures", "extra"})
+#: Settings that say where things go, what is shown or saved, not what is trained.
+OUTPUT_SETTINGS = frozenset(
+    {"data_root", "runs_dir", "name", "quiet", "figures", "extra", "checkpoint_every"}
+    | {"max_memory"}
+)
 
 
 @dataclass
@@ -72,8 +75,12 @@ class TrainConfig:
     runs_dir: str = "runs"  # parent folder of run directories
     name: str | None = None  # run name; None: derived, e.g. vgae_cora_16d_200ep
     device: str = "cpu"  # torch device, e.g. "cuda"
+    # refuse a run whose memory estimate (graphae.memory) exceeds this, e.g. "16G";
+    # None: the device's total memory; "none": no check
+    max_memory: str | int | None = None
     quiet: bool = False  # no progress bar
     figures: bool = True  # PNGs in the run directory and TensorBoard images
+    checkpoint_every: int = 100  # epochs between resume checkpoints (resume.pt); 0: none
     extra: dict[str, Any] = field(default_factory=dict)  # free-form notes kept with the run
 
     def __post_init__(self) -> None:
@@ -109,6 +116,9 @@ class TrainConfig:
             )
         for name in ("hidden_dim", "latent_dim", "epochs", "eval_every", "dense_max_nodes"):
             require_positive_int(name, getattr(self, name))
+        every = self.checkpoint_every
+        if not isinstance(every, int) or isinstance(every, bool) or every < 0:
+            raise ConfigError(f"checkpoint-every must be 0 (none) or more epochs, got {every!r}")
         if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
             raise ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         if not _finite(self.lr) or self.lr <= 0:
@@ -128,6 +138,10 @@ class TrainConfig:
             not self.name or "/" in self.name or self.name in {".", ".."}
         ):
             raise ConfigError(f"name must be a plain folder name, got {self.name!r}")
+        if self.max_memory is not None and str(self.max_memory).lower() not in ("none", "off"):
+            from graphae.memory import parse_size
+
+            parse_size(self.max_memory)
 
     @property
     def graph_name(self) -> str:

@@ -170,7 +170,10 @@ def roc_figure(labels: np.ndarray, scores: np.ndarray, title: str = "") -> Figur
 def training_curves_figure(
     history: History, best_epoch: int | None = None, title: str = ""
 ) -> Figure:
-    """Training loss (and its parts) and validation AUC/AP per epoch, best epoch marked."""
+    """Training loss (and its parts) and validation AUC/AP (in %) per epoch, best epoch marked.
+
+    Scores are drawn in percent, as the command line and the ROC legend print them.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 4))
@@ -185,7 +188,7 @@ def training_curves_figure(
     for tag, label in (("val/auc", "val AUC"), ("val/ap", "val AP")):
         steps, values = _series(history, tag)
         if steps:
-            val_ax.plot(steps, values, label=label, linewidth=1.5)
+            val_ax.plot(steps, [100 * v for v in values], label=label, linewidth=1.5)
     if best_epoch is not None:
         val_ax.axvline(best_epoch, color="grey", linestyle="--", linewidth=1)
         val_ax.text(
@@ -196,7 +199,7 @@ def training_curves_figure(
             fontsize=8,
         )
     val_ax.set_xlabel("epoch")
-    val_ax.set_ylabel("validation score")
+    val_ax.set_ylabel("validation score (%)")
     val_ax.set_title("validation link prediction", fontsize=10)
     for ax in (loss_ax, val_ax):
         ax.grid(alpha=0.3)

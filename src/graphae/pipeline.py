@@ -11,11 +11,13 @@ config -> data/split -> model -> training -> evaluation -> tracking/artifacts.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from graphae.artifacts.run_dir import (
     EMBEDDINGS_FILE,
     METRICS_FILE,
     NODES_FILE,
+    RESUME_FILE,
     SPLIT_FILE,
     create_run_dir,
     versions,
@@ -41,17 +44,31 @@ from graphae.config import TrainConfig
 from graphae.data.files import GraphFiles, NodeIds, load_graph
 from graphae.data.graph import check_graph, gcn_adjacency, pair_weights, prepare_features
 from graphae.data.link_split import LinkSplit, split_edges, split_nodes
+from graphae.data.ogb import is_ogb_name, load_ogb, official_metrics
 from graphae.data.planetoid import PLANETOID, load_planetoid
 from graphae.data.synthetic import social_graph
 from graphae.errors import ConfigError, DataError
 from graphae.evaluation.link_prediction import link_metrics, link_scores
 from graphae.evaluation.ranking import ranking_report
+from graphae.memory import check_memory, estimate_run, shows_estimate
 from graphae.nn.autoencoders import GAE
 from graphae.nn.decoders import InnerProductDecoder
 from graphae.nn.factory import build_model
 from graphae.tracking.base import Tracker
 from graphae.tracking.jsonl import JsonlTracker
 from graphae.tracking.tensorboard import TensorBoardTracker
+from graphae.training import distributed
+from graphae.training.checkpointing import (
+    TrainState,
+    check_resumable,
+    clear_logs,
+    discard_train_state,
+    keeps_run,
+    load_train_state,
+    mark_kept,
+    restart_trackers,
+    save_train_state,
+)
 from graphae.training.objectives import DenseObjective, SampledObjective, resolve_objective
 from graphae.training.trainer import fit, show_progress
 
@@ -131,11 +148,86 @@ def train(
     objective_name = resolve_objective(
         config.objective, num_nodes, config.dense_max_nodes, paper_graph
     )
+    ranks = distributed.current()  # under torchrun: rank 0 alone saves, logs and shows progress
+    if ranks is not None:
+        config, save, trackers = ranks.prepare(config, objective_name, save, trackers)
+    estimate = estimate_run(config, data, split, objective_name)
+    check_memory(estimate, config.max_memory)  # before anything is written
+    if not config.quiet and shows_estimate(estimate, config.max_memory):
+        print(estimate.line())
     clock = _PhaseClock(started)
     clock.lap("data")
 
     with run_directory(config.runs_dir, config.run_name, save, trackers) as (run_dir, tracks):
         return _run(config, data, split, objective_name, run_dir, tracks, clock)
+
+
+#: Settings a resumed run may change: none of them changes the numbers.
+RESUME_OVERRIDES = frozenset({"checkpoint_every", "quiet", "figures", "data_root"})
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    data: Data | None = None,
+    trackers: Sequence[Tracker] = (),
+    **overrides: Any,
+) -> RunResult:
+    """Continue a stopped run from its last resume checkpoint to its last epoch.
+
+    The settings come from the run's ``config.json``, the split from its
+    ``split.npz``, the state after the checkpointed epoch from ``resume.pt``
+    (:mod:`graphae.training.checkpointing`). ``metrics.json`` ends with the
+    same numbers as an uninterrupted run of the same settings and seed
+    (timings aside, plus ``resumed_from_epoch``).
+
+    Args:
+        run_dir (str or Path): the run folder, e.g. ``runs/vgae_cora_16d_200ep``.
+        data (Data, optional): the graph, for a run trained on a graph passed
+            to :func:`train` as ``data``; default: loaded as the config says.
+        trackers (sequence, optional): extra trackers; they receive the
+            history up to the checkpoint, then the remaining epochs.
+        **overrides: settings of :data:`RESUME_OVERRIDES`.
+
+    Returns:
+        RunResult: as :func:`train`.
+
+    Raises:
+        ConfigError: no such folder, a finished run, no resume checkpoint,
+            another setting changed, or a ``torchrun`` process group.
+        DataError: an unreadable checkpoint, or not the graph the run trained on.
+        TrainingError: the loss or validation scores stopped being finite.
+
+    """
+    started = time.perf_counter()
+    run_dir = Path(run_dir)
+    info = check_resumable(run_dir)
+    changed = sorted(set(overrides) - RESUME_OVERRIDES)
+    if changed:
+        raise ConfigError(f"a resumed run keeps its settings; cannot change {', '.join(changed)}")
+    if distributed.current() is not None:
+        raise ConfigError("a run cannot be resumed under torchrun yet; resume it in one process")
+    config = replace(TrainConfig.from_dict(info["config"]), **overrides)
+    check_device(config.device)
+    if data is None:
+        data = load_data(config)
+    check_graph(data)
+    width = data.x.shape[1] if config.features and data.x is not None else 0
+    now, then = graph_info(data, width), info.get("graph", {})
+    keys = ("nodes", "undirected_edges", "num_features")
+    if [now[k] for k in keys] != [then.get(k) for k in keys]:
+        described = "{} nodes, {} edges, {} features"
+        raise DataError(
+            f"{config.graph_name} now has {described.format(*(now[k] for k in keys))}, but "
+            f"{run_dir} trained on {described.format(*(then.get(k) for k in keys))}"
+        )
+    split = LinkSplit.load(run_dir / SPLIT_FILE)
+    state = load_train_state(run_dir / RESUME_FILE, config.device)
+    clock = _PhaseClock(started)
+    clock.lap("data")
+    clear_logs(run_dir)
+    with run_directory(run_dir.parent, run_dir.name, True, trackers, run_dir) as (_, tracks):
+        return _run(config, data, split, info["objective"], run_dir, tracks, clock, state)
 
 
 def load_data(config: TrainConfig) -> Data:
@@ -144,6 +236,8 @@ def load_data(config: TrainConfig) -> Data:
         return load_graph(graph_files(config), name=config.dataset)
     if config.graph_name.lower().startswith("synthetic"):
         return synthetic_graph(config.graph_name, config.seed)
+    if is_ogb_name(config.graph_name):  # with its official split (data.official_split)
+        return load_ogb(config.graph_name, config.data_root)
     return load_planetoid(config.graph_name, config.data_root)
 
 
@@ -229,7 +323,16 @@ def _data_name(data: Data) -> str:
 
 
 def make_split(config: TrainConfig, data: Data) -> LinkSplit:
-    """The edge split (``split="edge"``) or node-inductive split the config asks for."""
+    """The edge split (``split="edge"``) or node-inductive split the config asks for.
+
+    A graph that comes with its published split (``data.official_split``, OGB)
+    is split that way.
+    """
+    official = getattr(data, "official_split", None)
+    if official is not None:
+        if config.split == "inductive":
+            raise ConfigError(f"{config.graph_name} comes with its official edge split only")
+        return official
     num_nodes = int(data.num_nodes)
     args = (data.edge_index, num_nodes, config.val_fraction, config.test_fraction, config.seed)
     try:
@@ -258,30 +361,42 @@ class _PhaseClock:
 
 @contextmanager
 def run_directory(
-    parent: str | Path, name: str, save: bool, trackers: Sequence[Tracker]
+    parent: str | Path,
+    name: str,
+    save: bool,
+    trackers: Sequence[Tracker],
+    existing: Path | None = None,
 ) -> Iterator[tuple[Path | None, list[Tracker]]]:
     """Create a unique run folder with TensorBoard and JSONL trackers; clean up on failure.
 
     Yields ``(run_dir or None, trackers)``. If the body raises (or is
     interrupted: Ctrl-C, SIGTERM in the ``graphae`` command), or a tracker
     fails to finish, every tracker is ended unsuccessfully and the folder
-    removed, so no incomplete run looks finished.
+    removed, so no incomplete run looks finished. A folder with a resume
+    checkpoint is kept instead, resumable (``resume.pt``, no ``metrics.json``),
+    unless training diverged; the exception then names it
+    (:func:`~graphae.training.checkpointing.kept_run`). ``existing``: a
+    resumed run's folder, used instead of a new one.
 
     Raises:
         OutputError: ``parent`` cannot be written (before anything is created).
 
     """
-    run_dir = create_run_dir(parent, name) if save else None
+    run_dir = existing or (create_run_dir(parent, name) if save else None)
     all_trackers = [*trackers, *([TensorBoardTracker(), JsonlTracker()] if save else [])]
     try:
         yield run_dir, all_trackers
-        for tracker in all_trackers:
+        # last added, first ended: the folder's own files (TensorBoard events,
+        # history.jsonl) are complete before a tracker uploads it (MLflow)
+        for tracker in reversed(all_trackers):
             tracker.end_run(success=True)
-    except BaseException:
+    except BaseException as exc:
         for tracker in all_trackers:
             with contextlib.suppress(Exception):  # the first error is the one to report
                 tracker.end_run(success=False)
-        if run_dir is not None:
+        if run_dir is not None and keeps_run(run_dir, exc):
+            mark_kept(exc, run_dir)
+        elif run_dir is not None:
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
 
@@ -305,6 +420,7 @@ def _run(
     run_dir: Path | None,
     trackers: Sequence[Tracker],
     clock: _PhaseClock,
+    resume_from: TrainState | None = None,
 ) -> RunResult:
     device = torch.device(config.device)
     num_nodes = int(data.num_nodes)
@@ -322,6 +438,10 @@ def _run(
         objective: Any = DenseObjective(train_edges, num_nodes)
     else:
         objective = SampledObjective(train_edges, num_nodes, config.seed)
+    ranks = distributed.current()
+    if ranks is not None:  # data parallel: rank 0's weights on all, this rank's share of pairs
+        ranks.replicate(model)
+        ranks.shard(objective)
 
     run_info = {
         "config": config.to_dict(),
@@ -335,12 +455,18 @@ def _run(
         "cold_test_pairs": split.cold_test_pairs(),
         "graph": graph_info(data, in_dim if x is not None else 0),
         "torch_threads": torch.get_num_threads(),  # may change the last bits of results
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),  # graphae's default: PASSIVE
+        "world_size": ranks.world_size if ranks is not None else 1,  # torchrun processes
         "versions": versions(),
     }
     # hyperparameters for TensorBoard's HParams table; where files live is not one
     params = config.result_settings()
     params["objective"] = objective_name
-    _start(run_dir, trackers, run_info, params, split, data)
+    if resume_from is None:
+        _start(run_dir, trackers, run_info, params, split, data)
+    else:  # config.json, split and node ids are the stopped run's; its logs are replayed
+        restart_trackers(trackers, run_dir, params, resume_from.history)
+    resume_file = run_dir / RESUME_FILE if run_dir is not None else None
 
     val_pairs = tuple(p.to(device) for p in split.pairs("val"))
     test_pairs = tuple(p.to(device) for p in split.pairs("test"))
@@ -357,7 +483,13 @@ def _run(
         select_metric=config.select_metric,
         trackers=trackers,
         progress=show_progress(config.quiet),
+        sync=ranks.average if ranks is not None else None,
+        checkpoint_every=config.checkpoint_every,
+        checkpoint=partial(save_train_state, resume_file) if resume_file else None,
+        resume_from=resume_from,
     )
+    # every rank's trained weights, hashed and compared (a TrainingError if they differ)
+    replicas = ranks.summary(model) if ranks is not None else None
     clock.lap("train")
     test_adj = adj
     if config.test_graph == "train+val":  # validation edges are known by test time
@@ -370,6 +502,7 @@ def _run(
     test = link_metrics(model.decode, embeddings, *test_pairs)
     test_scores = link_scores(model.decode, embeddings, *test_pairs)
     test.update(_ranking(test_scores))  # Hits@K and MRR: test split, kept weights only
+    test.update(official_metrics(data, model.decode, embeddings))  # OGB's evaluator, if OGB
 
     _log_final(trackers, test, fitted.best_val, config.epochs, test_last)
     clock.lap("test")
@@ -388,10 +521,15 @@ def _run(
         "cold_test_pairs": run_info["cold_test_pairs"],
         "val_last": fitted.last_val,
         "test_last": test_last,
-        "train_seconds": round(fitted.seconds, 3),
+        "train_seconds": round(fitted.seconds, 3),  # wall time of the training loop
+        "train_cpu_seconds": round(fitted.cpu_seconds, 3),  # its process CPU time
         "total_seconds": clock.total(),
         "phase_seconds": clock.phases,
     }
+    if replicas is not None:
+        metrics["distributed"] = replicas
+    if resume_from is not None:
+        metrics["resumed_from_epoch"] = resume_from.epoch
     label = config.model.upper() + ("" if config.features else "*")
     _report_pictures(
         run_dir,
@@ -400,7 +538,8 @@ def _run(
         split,
         embeddings,
         test_scores,
-        title=f"{label} on {config.dataset}, {config.latent_dim}-d, seed {config.seed}",
+        title=f"{label} on {config.dataset}, {config.latent_dim}-d, {config.epochs} epochs, "
+        f"seed {config.seed}",
         step=config.epochs,
         figures=config.figures,
         history=fitted.history,
@@ -413,6 +552,7 @@ def _run(
         clock.lap("save")
         metrics["total_seconds"] = clock.total()
         write_json(run_dir / METRICS_FILE, metrics)  # last: marks the run complete
+        discard_train_state(run_dir)
     return RunResult(
         config=config,
         objective=objective_name,
@@ -601,7 +741,7 @@ def evaluate_embedding(
     settings = dict(settings or {})
     seed = split.seed if split.seed is not None else 0
     name = name or f"{method}_{dataset.lower() or 'graph'}_seed{seed}"
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     with run_directory(runs_dir, name, save, trackers) as (run_dir, tracks):
         num_nodes = int(data.num_nodes)
         run_info = {
@@ -613,10 +753,14 @@ def evaluate_embedding(
             "split_counts": split.counts(),
             "versions": versions(),
         }
-        params = {"method": method, "dataset": dataset, **settings}
+        # the HParams columns graph and VAE runs share: model, latent_dim, seed
+        params = {"model": method, "dataset": dataset, "seed": seed, **settings}
+        if "dim" in settings:
+            params["latent_dim"] = params.pop("dim")
         _start(run_dir, tracks, run_info, params, split, data)
         z = embed(split.train_edge_index(), num_nodes).float()
         embed_seconds = time.perf_counter() - started
+        embed_cpu_seconds = time.process_time() - cpu_started
         decode = InnerProductDecoder()
         val = link_metrics(decode, z, *split.pairs("val"))
         test = link_metrics(decode, z, *split.pairs("test"))
@@ -631,7 +775,8 @@ def evaluate_embedding(
             "seed": seed,
             "val": val,
             "test": test,
-            "train_seconds": round(embed_seconds, 3),
+            "train_seconds": round(embed_seconds, 3),  # wall time of the embedding
+            "train_cpu_seconds": round(embed_cpu_seconds, 3),  # its process CPU time
             "total_seconds": round(time.perf_counter() - started, 3),
         }
         if run_dir is not None:

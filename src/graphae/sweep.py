@@ -21,6 +21,7 @@ from typing import Any
 from graphae.artifacts.run_dir import finished_metrics, is_complete, write_json
 from graphae.config import TrainConfig
 from graphae.errors import ConfigError
+from graphae.tracking.base import Tracker
 
 #: Settings a sweep may vary, in the order they appear in run names.
 SWEEPABLE = ("model", "dataset", "features", "latent_dim", "epochs", "lr", "objective", "seed")
@@ -56,6 +57,7 @@ def run_sweep(
     *,
     sweep_name: str = "sweep",
     log: Callable[[str], None] | None = None,
+    trackers: Sequence[Tracker] = (),
 ) -> list[dict[str, Any]]:
     """Train every combination of ``grid`` on top of ``base``; skip finished ones.
 
@@ -64,6 +66,8 @@ def run_sweep(
         base (TrainConfig, optional): all other settings (``runs_dir`` included).
         sweep_name (str, optional): the summary is ``<runs_dir>/<sweep_name>.json``.
         log (callable, optional): receives progress lines (default: stderr).
+        trackers (sequence, optional): extra trackers (e.g. MLflow), handed
+            every trained run in turn; skipped runs are not logged again.
 
     Returns:
         list: one summary dict per combination (name, settings, metrics, skipped).
@@ -97,7 +101,7 @@ def run_sweep(
             eta = f"{sum(durations) / len(durations) * left:.0f}s" if durations else "unknown"
             log(f"{label} ... ({left} left, ETA {eta})")
             tick = time.perf_counter()
-            result = train(config)
+            result = train(config, trackers=trackers)
             durations.append(time.perf_counter() - tick)
             metrics, run_dir = result.metrics, result.run_dir or run_dir
             test = metrics["test"]

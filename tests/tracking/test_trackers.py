@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -6,7 +7,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import graphae.tracking as tracking
 from graphae.artifacts.atomic import OutputError
-from graphae.tracking import JsonlTracker, MemoryTracker, TensorBoardTracker, Tracker
+from graphae.errors import ConfigError
+from graphae.tracking import JsonlTracker, MemoryTracker, MlflowTracker, TensorBoardTracker, Tracker
+from graphae.tracking.mlflow import mlflow_available
+from graphae.tracking.registry import make_trackers, tracker_names
+from graphae.tracking.tensorboard import trial_id
 
 TRACKERS = [
     cls
@@ -15,8 +20,21 @@ TRACKERS = [
 ]
 
 
+@pytest.fixture
+def mlflow_store(tmp_path_factory, monkeypatch):
+    """A private MLflow file store (MLflow 3 refuses file stores unless allowed)."""
+    if not mlflow_available():
+        pytest.skip("mlflow is not installed")
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    uri = tmp_path_factory.mktemp("mlruns").as_uri()
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
 @pytest.mark.parametrize("cls", TRACKERS, ids=lambda c: c.__name__)
-def test_every_tracker_honours_the_interface(cls, tmp_path):
+def test_every_tracker_honours_the_interface(cls, tmp_path, request):
+    if cls is MlflowTracker:
+        request.getfixturevalue("mlflow_store")  # never the working directory's store
     tracker = cls()
     tracker.start_run(tmp_path)
     tracker.log_params({"model": "gae", "lr": 0.01, "name": None, "nested": {"a": 1}})
@@ -39,10 +57,17 @@ def _figure():
 
 
 def test_every_tracker_class_is_tested():
-    assert {c.__name__ for c in TRACKERS} == {"JsonlTracker", "MemoryTracker", "TensorBoardTracker"}
+    assert {c.__name__ for c in TRACKERS} == {
+        "JsonlTracker",
+        "MemoryTracker",
+        "MlflowTracker",
+        "TensorBoardTracker",
+    }
 
 
 def test_tensorboard_events_read_back(tmp_path):
+    from tensorboard.plugins.hparams import api_pb2, metadata
+
     tracker = TensorBoardTracker()
     tracker.start_run(tmp_path)
     tracker.log_params({"model": "vgae", "latent_dim": 16, "data_root": None})
@@ -57,10 +82,19 @@ def test_tensorboard_events_read_back(tmp_path):
     assert [e.step for e in acc.Scalars("val/auc")] == [1, 2, 3, 4, 5]
     assert acc.Scalars("test/auc")[0].value == pytest.approx(0.91)
     hparams = acc.PluginTagToContent("hparams")
-    assert "_hparams_/session_start_info" in hparams and "_hparams_/experiment" in hparams
-    start = hparams["_hparams_/session_start_info"]
-    assert b"latent_dim" in start and b"vgae" in start
-    assert b"test/auc" in hparams["_hparams_/experiment"]
+    # a session, never an experiment summary: TensorBoard infers the experiment
+    # from every run's session, so runs of any kind share one HParams table
+    assert set(hparams) == {"_hparams_/session_start_info", "_hparams_/session_end_info"}
+    start = metadata.parse_session_start_info_plugin_data(hparams["_hparams_/session_start_info"])
+    assert dict(start.hparams)["model"].string_value == "vgae"
+    assert dict(start.hparams)["latent_dim"].number_value == 16
+    assert "data_root" not in start.hparams  # None: an empty cell, not the text "None"
+    assert start.group_name.startswith("16d vgae · ") and tmp_path.name in start.group_name
+    # the final scores again, under tags the HParams table lists (and ticks) first
+    assert acc.Scalars("hparams/test_auc")[0].value == pytest.approx(0.91)
+    assert acc.Scalars("hparams/test_ap")[0].step == 5
+    end = metadata.parse_session_end_info_plugin_data(hparams["_hparams_/session_end_info"])
+    assert end.status == api_pb2.STATUS_SUCCESS
 
 
 def test_tensorboard_images_pr_curves_and_projector_read_back(tmp_path):
@@ -72,7 +106,7 @@ def test_tensorboard_images_pr_curves_and_projector_read_back(tmp_path):
     tracker.log_figure("figures/roc", _figure(), step=7)
     labels = np.array([1, 1, 1, 0, 0, 0])
     tracker.log_pr_curve("test/pr_curve", labels, np.array([0.9, 0.8, 0.3, 0.4, 0.2, 0.1]), 7)
-    z = np.arange(12, dtype=np.float32).reshape(6, 2)
+    z = np.arange(18, dtype=np.float32).reshape(6, 3)
     tracker.log_embedding("embeddings", z, {"class": [0, 1, 2, 0, 1, 2], "deg": [1] * 6}, step=7)
     tracker.end_run()
 
@@ -132,3 +166,57 @@ def test_memory_tracker_keeps_history():
     tracker.log_metrics({"a": 1.0}, 1)
     tracker.log_metrics({"a": 2.0}, 2)
     assert tracker.history["a"] == [(1, 1.0), (2, 2.0)] and tracker.last("a") == 2.0
+
+
+def test_trial_ids_start_with_what_tells_runs_apart():
+    graph = {"model": "vgae", "features": True, "latent_dim": 2, "epochs": 100, "seed": 0}
+    run = Path("runs/vgae_citeseer_2d_100ep_seed0")
+    assert trial_id(run, {**graph, "dataset": "CiteSeer"}) == (
+        "s0 100ep 2d vgae · CiteSeer · runs/vgae_citeseer_2d_100ep_seed0"
+    )
+    assert trial_id(run, {**graph, "features": False}).startswith("s0 100ep 2d vgae* · runs/")
+    baseline = {"model": "sc", "latent_dim": 128, "seed": 3, "dataset": "Cora"}
+    assert trial_id(Path("r/sc_cora_seed3"), baseline) == "s3 128d sc · Cora · r/sc_cora_seed3"
+    assert trial_id(Path("mine"), {}) == "mine"
+    # same settings, different folders: different ids (one id would merge them into one row)
+    assert trial_id(Path("a/x"), graph) != trial_id(Path("b/x"), graph)
+
+
+@pytest.mark.parametrize("dim", [1, 2])
+def test_projector_pads_narrow_embeddings_and_says_so(tmp_path, dim):
+    from google.protobuf import text_format
+    from tensorboard.plugins.projector import projector_config_pb2
+
+    tracker = TensorBoardTracker()
+    tracker.start_run(tmp_path)
+    z = np.arange(6 * dim, dtype=np.float32).reshape(6, dim)
+    tracker.log_embedding("embeddings", z, {"class": ["Theory", "AI"] * 3}, step=4)
+    tracker.end_run()
+    config = projector_config_pb2.ProjectorConfig()
+    text_format.Parse((tmp_path / "projector_config.pbtxt").read_text(), config)
+    (emb,) = config.embeddings
+    assert emb.tensor_name.startswith(f"embeddings ({dim}-d, padded with ")
+    tensors = np.loadtxt(tmp_path / emb.tensor_path, delimiter="\t")
+    assert tensors.shape == (6, 3)
+    np.testing.assert_array_equal(tensors[:, :dim], z)
+    assert not tensors[:, dim:].any()
+    assert (tmp_path / emb.metadata_path).read_text().splitlines()[:2] == ["Theory", "AI"]
+
+
+def test_tracker_names_from_the_command_line():
+    assert tracker_names(None) == ["tensorboard"]
+    assert tracker_names(["tensorboard,mlflow"]) == ["tensorboard", "mlflow"]
+    assert tracker_names(["MLflow", "tensorboard", "mlflow"]) == ["mlflow", "tensorboard"]
+    with pytest.raises(ConfigError, match="unknown tracker 'wandb'; choose from tensorboard, ml"):
+        tracker_names(["tensorboard,wandb"])
+    assert make_trackers(["tensorboard"]) == []  # its event files are in every run folder
+
+
+def test_mlflow_tracker_without_mlflow_is_a_config_error(monkeypatch):
+    import graphae.tracking.mlflow as module
+
+    monkeypatch.setattr(module, "mlflow_available", lambda: False)
+    with pytest.raises(ConfigError, match=r"needs MLflow: pip install 'graphae\[mlflow\]'"):
+        make_trackers(["mlflow"])
+    with pytest.raises(ConfigError):  # a URI asks for MLflow too
+        make_trackers(None, mlflow_uri="sqlite:///x.db")

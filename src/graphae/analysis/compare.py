@@ -12,9 +12,38 @@ from typing import Any
 
 from graphae.analysis.runs import RANKING_KEYS, SETTING_KEYS, RunRecord
 
-METRICS = ("val_auc", "val_ap", "test_auc", "test_ap", *RANKING_KEYS, "best_epoch", "seconds")
+METRICS = (
+    "val_auc",
+    "val_ap",
+    "test_auc",
+    "test_ap",
+    *RANKING_KEYS,
+    "best_epoch",
+    "seconds",
+    "epoch_seconds",
+    "epoch_cpu_seconds",
+)
 #: Shown as percentages (higher is better).
 _PERCENT = {"val_auc", "val_ap", "test_auc", "test_ap", *RANKING_KEYS}
+#: Training seconds per epoch: shown in milliseconds.
+_PER_EPOCH = {"epoch_seconds", "epoch_cpu_seconds"}
+#: Columns of the Markdown table, after the settings (``seconds``, the run's
+#: total wall time, is in the CSV and JSON only).
+TABLE_METRICS = tuple(m for m in METRICS if m != "seconds")
+#: Their headers.
+_HEADERS = {
+    "val_auc": "best val AUC",
+    "val_ap": "best val AP",
+    "test_auc": "test AUC",
+    "test_ap": "test AP",
+    "hits@20": "test Hits@20",
+    "hits@50": "test Hits@50",
+    "hits@100": "test Hits@100",
+    "mrr": "test MRR",
+    "best_epoch": "best epoch",
+    "epoch_seconds": "train ms/epoch (wall)",
+    "epoch_cpu_seconds": "train ms/epoch (CPU)",
+}
 #: Shown for a metric that some run of a group did not record (older runs: Hits@K, MRR).
 MISSING = "–"
 
@@ -68,7 +97,7 @@ def _name(members: list[RunRecord], by_seed: bool) -> str:
 
 
 def sort_groups(groups: list[Group], metric: str = "test_auc") -> list[Group]:
-    """Best first (lowest first for ``seconds`` and ``best_epoch``); groups without it last."""
+    """Best first (lowest first for times and ``best_epoch``); groups without it last."""
     if metric not in METRICS:
         raise ValueError(f"unknown metric {metric!r}; choose from {', '.join(METRICS)}")
     have = [g for g in groups if g.has(metric)]
@@ -79,9 +108,9 @@ def sort_groups(groups: list[Group], metric: str = "test_auc") -> list[Group]:
 def _cell(group: Group, metric: str) -> str:
     if not group.has(metric):
         return MISSING
-    scale = 100.0 if metric in _PERCENT else 1.0
+    scale = 100.0 if metric in _PERCENT else 1000.0 if metric in _PER_EPOCH else 1.0
     mean, std = scale * group.mean(metric), scale * group.std(metric)
-    digits = 1 if metric in _PERCENT or metric == "seconds" else 0
+    digits = 0 if metric == "best_epoch" else 1
     if len(group.runs) == 1:
         return f"{mean:.{digits}f}"
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
@@ -114,9 +143,9 @@ def format_table(groups: list[Group], fmt: str = "md") -> str:
     if fmt != "md":
         raise ValueError(f"unknown format {fmt!r}; choose md, csv or json")
     header = (
-        "| run | model | dataset | features | latent | epochs | lr | objective | seeds "
-        "| best val AUC | best val AP | test AUC | test AP "
-        "| test Hits@20 | test Hits@50 | test Hits@100 | test MRR | best epoch | seconds |"
+        "| run | model | dataset | features | latent | epochs | lr | objective | seeds | "
+        + " | ".join(_HEADERS[m] for m in TABLE_METRICS)
+        + " |"
     )
     lines = [header, "|" + "---|" * header.count(" | ") + "---|"]
     for g in groups:
@@ -125,7 +154,7 @@ def format_table(groups: list[Group], fmt: str = "md") -> str:
             f"| {g.name} | {s.get('model')} | {s.get('dataset')} | "
             f"{_yes_no(s.get('features'))} | {s.get('latent_dim') or ''} | "
             f"{s.get('epochs') or ''} | {s.get('lr') or ''} | {s.get('objective') or ''} | "
-            f"{len(g.runs)} | " + " | ".join(_cell(g, m) for m in METRICS) + " |"
+            f"{len(g.runs)} | " + " | ".join(_cell(g, m) for m in TABLE_METRICS) + " |"
         )
     return "\n".join(lines) + "\n"
 
@@ -134,11 +163,75 @@ def _yes_no(value: object) -> str:
     return "" if value is None else ("yes" if value else "no")
 
 
-def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") -> Path | None:
-    """Save a PNG of ``metric`` per epoch, one line per group.
+#: Epoch counts this many times apart are not drawn on one linear epoch axis.
+EPOCH_SPREAD = 10
+#: Up to this many epoch counts get one panel each; more share a log epoch axis.
+MAX_PANELS = 4
 
-    The line is the mean over the group's seeds, the shaded band spans their
-    min and max. Returns ``None`` when no run has a history to draw.
+
+@dataclass
+class _Curve:
+    """One group's mean curve (and min/max over its seeds)."""
+
+    label: str
+    epochs: int
+    steps: list[int]
+    mean: list[float]
+    low: list[float]
+    high: list[float]
+    seeds: int
+
+
+def _curves(groups: list[Group], metric: str, scale: float) -> list[_Curve]:
+    curves = []
+    for g in groups:
+        series = [[(h["step"], h[metric]) for h in r.history if metric in h] for r in g.runs]
+        series = [c for c in series if c]
+        if not series:
+            continue
+        steps = sorted(set.intersection(*[{s for s, _ in c} for c in series]))
+        if not steps:
+            continue
+        values = [[scale * dict(c)[s] for s in steps] for c in series]
+        columns = list(zip(*values, strict=True))
+        n = len(series)
+        curves.append(
+            _Curve(
+                label=f"{g.name} ({n} seeds)" if n > 1 else g.name,
+                epochs=int(g.settings.get("epochs") or steps[-1]),
+                steps=steps,
+                mean=[statistics.mean(v) for v in columns],
+                low=[min(v) for v in columns],
+                high=[max(v) for v in columns],
+                seeds=n,
+            )
+        )
+    return curves
+
+
+def _is_score(metric: str) -> bool:
+    """AUC, AP, Hits@K and MRR are drawn in percent (as the tables print them)."""
+    name = metric.rsplit("/", 1)[-1]
+    return name in {"auc", "ap", "best_auc", "best_ap", "mrr"} or name.startswith("hits@")
+
+
+def _metric_label(metric: str) -> str:
+    split, _, name = metric.rpartition("/")
+    name = {"auc": "AUC", "ap": "AP", "mrr": "MRR"}.get(name, name.replace("hits@", "Hits@"))
+    return f"{split} {name}".strip()
+
+
+def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") -> Path | None:
+    """Save a PNG of ``metric`` per epoch, one line per group (in % for scores).
+
+    The line is the mean over the group's seeds; with two or more seeds a
+    shaded band spans their min and max (and the title says so). When the
+    groups' epoch counts differ by :data:`EPOCH_SPREAD` times or more (100
+    and 1000), a shared linear axis would squeeze the short runs into its
+    first tenth, under their longer twins (same seed, same first epochs): up
+    to :data:`MAX_PANELS` epoch counts get one panel each, more share a log
+    epoch axis. Each line ends in a dot at its last epoch. Returns ``None``
+    when no run has a history to draw.
 
     Raises:
         OutputError: ``path`` cannot be written (its folder is missing or
@@ -149,31 +242,37 @@ def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") 
 
     from graphae.figures import save_figure
 
-    fig = Figure(figsize=(8, 4.5))
-    ax = fig.add_subplot()
-    drawn = 0
-    for g in groups:
-        curves = [[(h["step"], h[metric]) for h in r.history if metric in h] for r in g.runs]
-        curves = [c for c in curves if c]
-        if not curves:
-            continue
-        steps = sorted(set.intersection(*[{s for s, _ in c} for c in curves]))
-        if not steps:
-            continue
-        values = [[dict(c)[s] for s in steps] for c in curves]
-        mean = [statistics.mean(v) for v in zip(*values, strict=True)]
-        line = ax.plot(steps, mean, label=f"{g.name} (n={len(curves)})", linewidth=1.5)[0]
-        if len(curves) > 1:
-            low = [min(v) for v in zip(*values, strict=True)]
-            high = [max(v) for v in zip(*values, strict=True)]
-            ax.fill_between(steps, low, high, color=line.get_color(), alpha=0.2, linewidth=0)
-        drawn += 1
-    if not drawn:
+    percent = _is_score(metric)
+    curves = _curves(groups, metric, 100.0 if percent else 1.0)
+    if not curves:
         return None
-    ax.set_xlabel("epoch")
-    ax.set_ylabel(metric.replace("/", " ").replace("auc", "AUC").replace("ap", "AP"))
-    ax.set_title(f"{metric} per epoch (line: mean over seeds, band: min-max)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    counts = sorted({c.epochs for c in curves})
+    spread = counts[-1] >= EPOCH_SPREAD * max(counts[0], 1)
+    panels: list[int | None] = list(counts) if spread and len(counts) <= MAX_PANELS else [None]
+    fig = Figure(figsize=(8 if len(panels) == 1 else 4.5 * len(panels), 4.8))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    for ax, count in zip(axes, panels, strict=True):
+        for c in curves:
+            if count is not None and c.epochs != count:
+                continue
+            line = ax.plot(c.steps, c.mean, label=c.label, linewidth=1.5)[0]
+            ax.plot(c.steps[-1:], c.mean[-1:], "o", color=line.get_color(), markersize=4)
+            if c.seeds > 1:
+                ax.fill_between(
+                    c.steps, c.low, c.high, color=line.get_color(), alpha=0.2, linewidth=0
+                )
+        if spread and count is None:
+            ax.set_xscale("log")
+        ax.set_xlabel("epoch (log scale)" if spread and count is None else "epoch")
+        if count is not None:
+            ax.set_title(f"runs of {count} epochs", fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="lower right")
+    label = _metric_label(metric)
+    axes[0].set_ylabel(f"{label} (%)" if percent else label)
+    title = f"{label} per epoch"
+    if any(c.seeds > 1 for c in curves):
+        title += " (line: mean over seeds, band: min–max)"
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     return save_figure(fig, path, dpi=120)

@@ -36,8 +36,12 @@ class RunRecord:
     """One finished run as read from disk.
 
     ``metrics`` is flat: ``val_auc``, ``val_ap``, ``test_auc``, ``test_ap``,
-    ``best_epoch``, ``seconds``, and (runs that recorded them) the test
-    ``hits@20``, ``hits@50``, ``hits@100`` and ``mrr``.
+    ``best_epoch``, ``seconds`` (the run's total wall time), and (runs that
+    recorded them) the test ``hits@20``, ``hits@50``, ``hits@100`` and
+    ``mrr``, and the training loop's seconds per epoch: ``epoch_seconds``
+    (wall time: grows when other programs share the cores) and
+    ``epoch_cpu_seconds`` (process CPU time, all threads: about the same
+    however busy the machine is).
     """
 
     path: Path
@@ -100,10 +104,28 @@ def read_run(path: Path) -> RunRecord:
         }
         # Hits@K and MRR (test only); runs from before they existed lack them
         flat.update({k: float(metrics["test"][k]) for k in RANKING_KEYS if k in metrics["test"]})
+        flat.update(_per_epoch(metrics))
         seed = int(config.get("seed", metrics.get("seed", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unexpected content ({type(exc).__name__}: {exc})") from None
     return RunRecord(path, settings, seed, flat, _read_history(path / HISTORY_FILE))
+
+
+def _per_epoch(metrics: dict[str, Any]) -> dict[str, float]:
+    """Training seconds per epoch, wall and CPU, where the run recorded them.
+
+    Runs without epochs (baselines) have none; runs from before CPU time was
+    recorded have only the wall time.
+    """
+    epochs = metrics.get("epochs")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 1:
+        return {}
+    found = {}
+    pairs = (("train_seconds", "epoch_seconds"), ("train_cpu_seconds", "epoch_cpu_seconds"))
+    for key, name in pairs:
+        if isinstance(metrics.get(key), (int, float)):
+            found[name] = float(metrics[key]) / epochs
+    return found
 
 
 def _read_json(path: Path, missing: str) -> dict[str, Any]:

@@ -17,6 +17,8 @@ METRICS_FILE = "metrics.json"
 CONFIG_FILE = "config.json"
 SPLIT_FILE = "split.npz"
 CHECKPOINT_FILE = "checkpoint.pt"
+#: An unfinished run's resume checkpoint (:mod:`graphae.training.checkpointing`).
+RESUME_FILE = "resume.pt"
 EMBEDDINGS_FILE = "embeddings.npy"
 #: The users' node ids, one per line, in index order (row i of the embeddings).
 NODES_FILE = "nodes.txt"

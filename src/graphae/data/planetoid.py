@@ -64,6 +64,29 @@ class Sizes:
     test: int  # test nodes: lines of ind.<name>.test.index
 
 
+#: Subject of each class, in PyG's label order (the order of the one-hot
+#: columns in ``ind.<name>.ally``). Matched by class size to the original data
+#: sets (LINQS): Cora's 818 Neural_Networks papers are label 3, CiteSeer's 701
+#: DB papers label 3, PubMed's 7875 Type 1 papers label 2. CiteSeer's label 0
+#: also holds the 15 test nodes without a label (PyG's reader gives them 0).
+CLASS_NAMES = {
+    "Cora": (
+        "Theory",
+        "Reinforcement_Learning",
+        "Genetic_Algorithms",
+        "Neural_Networks",
+        "Probabilistic_Methods",
+        "Case_Based",
+        "Rule_Learning",
+    ),
+    "CiteSeer": ("AI", "ML", "IR", "DB", "Agents", "HCI"),
+    "PubMed": (
+        "Diabetes Mellitus Experimental",
+        "Diabetes Mellitus Type 2",
+        "Diabetes Mellitus Type 1",
+    ),
+}
+
 #: Published sizes, and what PyG's reader gives for the original files.
 EXPECTED = {
     "Cora": Sizes(nodes=2708, edges=10556, features=1433, classes=7, train=140, test=1000),
@@ -120,7 +143,8 @@ def load_planetoid(name: str, data_root: str | os.PathLike[str] | None = None) -
 
     Returns:
         Data: ``x`` (raw features, as the paper uses them), ``edge_index``
-        (both directions), ``y`` (classes), PyG's public-split masks and ``name``.
+        (both directions), ``y`` (classes), ``class_names`` (:data:`CLASS_NAMES`),
+        PyG's public-split masks and ``name``.
 
     Raises:
         DataError: unknown name, files missing and no download possible, files
@@ -148,6 +172,7 @@ def load_planetoid(name: str, data_root: str | os.PathLike[str] | None = None) -
                 stacklevel=2,
             )
     data.name = canonical
+    data.class_names = list(CLASS_NAMES[canonical])
     return data
 
 

@@ -3,6 +3,22 @@
 Hyperparameters go to the HParams plugin in the run's own event file (not in
 a timestamped sub-folder, as ``SummaryWriter.add_hparams`` would do), so that
 each run directory is one row in the HParams table and one line in Scalars.
+
+Each run writes only its *session* (its settings, a trial id and how it
+ended), never an *experiment* summary. TensorBoard shows one experiment per
+``--logdir``: when some run holds an experiment summary it takes the first
+it finds, and its columns hide every other kind of run (a VAE run's summary
+hides the graph runs' settings and AUC). Without one, the HParams plugin
+infers the experiment from every run's session
+(``tensorboard/plugins/hparams/backend_context.py``): the union of all
+settings, marked ``differs`` where runs disagree and listed first, and every
+scalar tag as a metric. So any mix of graph, baseline and image-VAE runs in
+one folder shows each run with its own settings and metrics, and a run added
+later needs nothing rewritten. The table ticks the first five settings and
+metrics: the settings that vary, and the final scores, written again as
+``hparams/test_auc``, ``hparams/test_ap`` or ``hparams/test_neg_elbo``
+(:data:`HPARAM_SCORES`) so that they sort first. Each row's trial id starts
+with what tells runs apart (:func:`trial_id`).
 """
 
 from __future__ import annotations
@@ -20,7 +36,9 @@ from graphae.tracking.base import Tracker, flatten
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-#: Metric tags shown as columns of the HParams table when they were logged.
+#: Metrics a run logs once, at its end (besides the per-epoch ``train/*``,
+#: ``val/*`` and, for image VAEs, ``test/*``). TensorBoard lists every scalar
+#: tag as an HParams metric; these are the ones to compare runs by.
 HPARAM_METRICS = (
     "test/auc",
     "test/ap",
@@ -35,11 +53,88 @@ HPARAM_METRICS = (
     "train/neg_elbo",
 )
 
+#: Final scores written again, at a run's end, as ``hparams/<name>`` scalars. The
+#: HParams table lists a folder's scalar tags in sorted order as metrics and
+#: ticks the first five; beside a VAE run's ``epoch_seconds``, ``kl_weight``
+#: and ``lr`` these sort first, so a graph run's test AUC and AP and a VAE's
+#: test −ELBO are all shown without ticking anything.
+HPARAM_SCORES = {
+    "test/auc": "hparams/test_auc",
+    "test/ap": "hparams/test_ap",
+    "test/neg_elbo": "hparams/test_neg_elbo",
+}
+
+#: Embeddings narrower than this are padded with constant axes for the Projector,
+#: which draws nothing for fewer than 3 dimensions ("Total variance described: NaN%").
+PROJECTOR_MIN_DIM = 3
+
 
 def _hparam_value(value: Any) -> bool | int | float | str:
     if isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
+
+
+def trial_id(run_dir: Path, params: dict[str, Any]) -> str:
+    """The run's name in the HParams table's *Trial ID* column.
+
+    That column shows about 15 characters (128 pixels), so the id starts with
+    what most often tells runs apart, the most specific setting first (the
+    reverse of a run folder's name): ``s0 100ep 2d vgae`` from the ``seed``,
+    ``epochs``, ``latent_dim`` and ``model`` settings the run has (``*``
+    after the model: without features). Sixteen runs of two models, two
+    latent sizes, two epoch counts and two seeds all look different there.
+    The data set and the run folder as ``parent/name`` follow; the folder
+    keeps the ids of different runs different (runs with one id would be
+    merged into one row, their metrics averaged). E.g.
+    ``s0 100ep 2d vgae · CiteSeer · runs/vgae_citeseer_2d_100ep_seed0``.
+    """
+    lead = []
+    for key, unit in (("seed", "s{}"), ("epochs", "{}ep"), ("latent_dim", "{}d")):
+        if params.get(key) is not None:
+            lead.append(unit.format(params[key]))
+    if params.get("model") is not None:
+        lead.append(f"{params['model']}{'*' if params.get('features') is False else ''}")
+    parts = [" ".join(lead)] if lead else []
+    if params.get("dataset"):
+        parts.append(str(params["dataset"]))
+    parts.append(f"{run_dir.parent.name}/{run_dir.name}" if run_dir.parent.name else run_dir.name)
+    return " · ".join(parts)
+
+
+def session_summaries(
+    params: dict[str, Any], group_name: str, start_time: float, success: bool = True
+) -> list[Any]:
+    """The HParams plugin's session start and end summaries (no experiment summary).
+
+    ``params`` are flat ``name -> bool | int | float | str``; ``group_name``
+    is the trial id; ``start_time`` in seconds since the epoch.
+    """
+    from tensorboard.compat.proto.summary_pb2 import Summary
+    from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+    start = plugin_data_pb2.SessionStartInfo(group_name=group_name, start_time_secs=start_time)
+    for name, value in params.items():
+        if isinstance(value, bool):
+            start.hparams[name].bool_value = value
+        elif isinstance(value, (int, float)):
+            start.hparams[name].number_value = value
+        else:
+            start.hparams[name].string_value = str(value)
+    end = plugin_data_pb2.SessionEndInfo(
+        status=api_pb2.STATUS_SUCCESS if success else api_pb2.STATUS_FAILURE,
+        end_time_secs=time.time(),
+    )
+    summaries = []
+    for tag, data in (
+        (metadata.SESSION_START_INFO_TAG, {"session_start_info": start}),
+        (metadata.SESSION_END_INFO_TAG, {"session_end_info": end}),
+    ):
+        plugin_data = plugin_data_pb2.HParamsPluginData(**data)
+        value = Summary.Value(tag=tag, metadata=metadata.create_summary_metadata(plugin_data))
+        value.tensor.CopyFrom(metadata.NULL_TENSOR)
+        summaries.append(Summary(value=[value]))
+    return summaries
 
 
 class TensorBoardTracker(Tracker):
@@ -50,10 +145,13 @@ class TensorBoardTracker(Tracker):
 
     def __init__(self) -> None:
         self.writer: Any = None
+        self.run_dir: Path | None = None
         self.params: dict[str, Any] = {}
         self.logged: set[str] = set()
         self._pending: list[tuple[Any, int | None]] = []
+        self._scores: dict[str, tuple[float, int | None]] = {}
         self._last_flush = 0.0
+        self._started = 0.0
 
     def start_run(self, run_dir: Path | None) -> None:
         """Open a writer on the run directory.
@@ -63,6 +161,7 @@ class TensorBoardTracker(Tracker):
                 happen in the writer's own thread and are not raised.)
 
         """
+        self._started = time.time()
         if run_dir is not None:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -70,10 +169,16 @@ class TensorBoardTracker(Tracker):
                 self.writer = SummaryWriter(log_dir=str(run_dir))
             except OSError as exc:
                 raise OutputError(exc.filename or run_dir, exc) from exc
+            self.run_dir = Path(run_dir)
 
     def log_params(self, params: dict[str, Any]) -> None:
-        """Keep the settings; they are written with the final metrics at the end."""
-        self.params.update({k: _hparam_value(v) for k, v in flatten(params).items()})
+        """Keep the settings (``None`` ones left out); they are written at the end.
+
+        A setting left out shows as an empty cell in the HParams table, rather
+        than a ``"None"`` that would turn a numeric column into text.
+        """
+        flat = flatten(params)
+        self.params.update({k: _hparam_value(v) for k, v in flat.items() if v is not None})
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """One event per call holding every scalar, handed over about once a second.
@@ -91,6 +196,8 @@ class TensorBoardTracker(Tracker):
         values = [Summary.Value(tag=tag, simple_value=float(v)) for tag, v in metrics.items()]
         self._pending.append((Summary(value=values), step))
         self.logged.update(metrics)
+        for tag in HPARAM_SCORES.keys() & metrics.keys():
+            self._scores[HPARAM_SCORES[tag]] = (float(metrics[tag]), step)
         now = time.monotonic()
         if now - self._last_flush >= self.flush_seconds:
             self._flush()
@@ -119,9 +226,21 @@ class TensorBoardTracker(Tracker):
         ``metadata.tsv`` and ``projector_config.pbtxt`` in the run directory.
         Several metadata columns become a header row, so the Projector can
         colour by each of them.
+
+        The Projector draws nothing below :data:`PROJECTOR_MIN_DIM` dimensions,
+        so a 1- or 2-d embedding gets constant zero axes appended, and its name
+        says so: ``embeddings (2-d, padded with a constant 3rd axis)``. The
+        added axes carry no variance: PCA's first components are the real ones.
         """
         if self.writer is None:
             return
+        vectors = np.asarray(embeddings, dtype=np.float32)
+        if vectors.ndim == 2 and vectors.shape[1] < PROJECTOR_MIN_DIM:
+            dim = vectors.shape[1]
+            pad = np.zeros((len(vectors), PROJECTOR_MIN_DIM - dim), dtype=np.float32)
+            vectors = np.concatenate([vectors, pad], axis=1)
+            axes = "a constant 3rd axis" if dim == 2 else "constant 2nd and 3rd axes"
+            tag = f"{tag} ({dim}-d, padded with {axes})"
         columns = dict(metadata or {})
         header = None
         rows: list[Any] | None = None
@@ -131,7 +250,7 @@ class TensorBoardTracker(Tracker):
             header = list(columns)
             rows = [[str(v) for v in row] for row in zip(*columns.values(), strict=True)]
         self.writer.add_embedding(
-            np.asarray(embeddings, dtype=np.float32),
+            vectors,
             metadata=rows,
             metadata_header=header,
             tag=tag,
@@ -148,15 +267,26 @@ class TensorBoardTracker(Tracker):
             )
 
     def end_run(self, success: bool = True) -> None:
-        """Write the HParams entry (settings + final metrics) and close."""
+        """Write the run's HParams session (settings, trial id, status) and close.
+
+        No experiment summary is written: see the module's docstring. The
+        final scores are written again as :data:`HPARAM_SCORES`.
+        """
         if self.writer is None:
             return
         self._flush()
+        if success:
+            self._write_scores()
         if success and self.params:
-            from torch.utils.tensorboard.summary import hparams
-
-            metrics = {tag: 0.0 for tag in HPARAM_METRICS if tag in self.logged}
-            for summary in hparams(self.params, metrics):
+            group = trial_id(self.run_dir, self.params) if self.run_dir else ""
+            for summary in session_summaries(self.params, group, self._started, success):
                 self.writer.file_writer.add_summary(summary)
         self.writer.close()
         self.writer = None
+
+    def _write_scores(self) -> None:
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        for tag, (value, step) in self._scores.items():
+            summary = Summary(value=[Summary.Value(tag=tag, simple_value=value)])
+            self.writer.file_writer.add_summary(summary, step)

@@ -13,6 +13,7 @@ import torch
 from graphae.losses import dense_loss_weights, dense_reconstruction_loss, kl_divergence
 from graphae.nn.autoencoders import Encoding
 from graphae.sparse import PairRounds, PairSet, SymmetricPairs, symmetric_pair_bce
+from graphae.training.distributed import shard_entries
 from graphae.training.rng import NEGATIVES, epoch_generator
 
 
@@ -93,6 +94,9 @@ class SampledObjective:
     """
 
     name = "sampled"
+    #: data-parallel training: ``(rank, world size)``, and each call computes that rank's
+    #: share of the loss (:func:`graphae.training.distributed.shard_entries`); ``None``: all
+    shard: tuple[int, int] | None = None
     MAX_ROUNDS = 32
     #: a draw costs ~30 small kernels whatever its size, so the more epochs share
     #: one the better, up to this many entries (~12 MB of arrays)
@@ -166,8 +170,11 @@ class SampledObjective:
         if epoch not in self._batch:
             self._draw_batch(epoch)
         pairs, weight = self._batch.pop(epoch)
+        positives = len(self.positives)
+        if self.shard is not None:  # every rank drew the same pairs; it takes its share
+            pairs, weight, positives = shard_entries(pairs, weight, positives, *self.shard)
         z = encoding.z
-        recon = symmetric_pair_bce(z, pairs, weight.to(z.dtype), len(self.positives))
+        recon = symmetric_pair_bce(z, pairs, weight.to(z.dtype), positives)
         return _with_kl(recon, encoding)
 
 

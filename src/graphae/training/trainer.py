@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from tqdm.auto import tqdm
@@ -16,8 +17,10 @@ from graphae.evaluation.link_prediction import LinkScorer
 from graphae.evaluation.metrics import NonFiniteScoresError
 from graphae.nn.autoencoders import GAE, Encoding
 from graphae.tracking.base import Tracker
+from graphae.training.checkpointing import TrainState
 
 Objective = Callable[[Encoding, int], dict[str, torch.Tensor]]
+Sync = Callable[[torch.nn.Module, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
 
 
 @dataclass
@@ -30,6 +33,10 @@ class FitResult:
         last_val: validation metrics at the last epoch.
         best_state: copy of the model's ``state_dict`` at ``best_epoch``.
         seconds: wall time of the loop.
+        cpu_seconds: CPU time of the process during the loop, every thread's
+            (up to threads x ``seconds``; unlike wall time it hardly changes
+            when other programs compete for the cores). A resumed run counts
+            only the part after the resume.
         history: per-epoch metrics (``{"epoch": ..., "train/loss": ..., ...}``).
 
     """
@@ -40,6 +47,7 @@ class FitResult:
     best_state: dict[str, torch.Tensor]
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
+    cpu_seconds: float = 0.0
 
 
 def show_progress(quiet: bool) -> bool:
@@ -64,8 +72,17 @@ class _Selection:
             self.best_score, self.best_epoch, self.best_val = val[self.metric], epoch, val
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
 
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the metric's name (for resume checkpoints)."""
+        return {k: v for k, v in vars(self).items() if k != "metric"}
 
-def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        for key in ("best_score", "best_epoch", "best_val", "last_val", "best_state"):
+            setattr(self, key, state[key])
+
+
+def make_adam(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
     """``torch.optim.Adam`` with its fused kernel where the torch build and device have one.
 
     The fused kernel applies the same update rule in one pass over each
@@ -75,9 +92,9 @@ def make_adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
     """
     params = list(model.parameters())
     try:
-        return torch.optim.Adam(params, lr=lr, fused=True)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr)
+        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
 def _divergence_hint(lr: float) -> str:
@@ -101,6 +118,12 @@ def fit(
     select_metric: str = "auc",
     trackers: Sequence[Tracker] = (),
     progress: bool = False,
+    weight_decay: float = 0.0,
+    grad_clip: float = 0.0,
+    sync: Sync | None = None,
+    checkpoint_every: int = 0,
+    checkpoint: Callable[[TrainState], None] | None = None,
+    resume_from: TrainState | None = None,
 ) -> FitResult:
     """Train with Adam, validating every ``eval_every`` epochs and at the last one.
 
@@ -117,6 +140,21 @@ def fit(
             weights. (default: ``"auc"``)
         trackers (sequence, optional): receive ``train/*`` and ``val/*`` metrics.
         progress (bool, optional): show a progress bar. (default: ``False``)
+        weight_decay (float, optional): Adam's L2 penalty. (default: ``0.0``)
+        grad_clip (float, optional): clip the gradients' global norm to this
+            (``0``: no clipping). (default: ``0.0``)
+        sync (callable, optional): data-parallel training: called after each
+            backward pass with the model and the loss parts, averages the
+            gradients over ranks and returns the averaged parts
+            (:meth:`graphae.training.distributed.DataParallel.average`).
+        checkpoint_every (int, optional): hand a :class:`TrainState` to
+            ``checkpoint`` every this many epochs (not after the last one;
+            ``0``: never). (default: ``0``)
+        checkpoint (callable, optional): saves the state it is given, at once
+            (:func:`~graphae.training.checkpointing.save_train_state`).
+        resume_from (TrainState, optional): continue from this saved state
+            (epochs ``resume_from.epoch + 1 ... epochs``); the result is the
+            same as without the interruption.
 
     Returns:
         FitResult: the best-validation weights and the history.
@@ -126,26 +164,39 @@ def fit(
             infinite; raised at the first such epoch.
 
     """
-    optimizer = make_adam(model, lr)
+    optimizer = make_adam(model, lr, weight_decay)
     validate = LinkScorer(*val_pairs)
     state = _Selection(select_metric)
     history: list[dict[str, float]] = []
     # When the model declares that μ is the same in training and eval mode, the
     # forward pass of step t+1 also validates the weights of epoch t (before they
     # change), saving one encoder pass per epoch.
-    reuse = model.mode_independent()
+    # An objective with an ``encode(model, x, adj, epoch)`` method (masking) shows the
+    # encoder another graph than ``adj``: then a training pass never validates.
+    encode = getattr(objective, "encode", None)
+    reuse = model.mode_independent() and encode is None
     pending: dict[str, float] | None = None  # epoch awaiting that validation
+    first, seconds_before = 1, 0.0
+    if resume_from is not None:  # weights, Adam, RNG, selection, history: as they were
+        resume_from.restore(model, optimizer)
+        state.load_state_dict(resume_from.selection)
+        history.extend(resume_from.history)
+        pending = dict(resume_from.pending) if resume_from.pending is not None else None
+        first, seconds_before = resume_from.epoch + 1, resume_from.seconds
 
     def close_epoch(metrics: dict[str, float], z: torch.Tensor | None) -> None:
         epoch = int(metrics.pop("epoch"))
         if z is not None:
             try:
+                model.eval()  # decoders with dropout or batch norm score in eval mode
                 val = validate(model.decode, z)
             except NonFiniteScoresError as exc:
                 raise TrainingError(
                     f"validation scores are not finite at epoch {epoch} ({exc}): "
                     + _divergence_hint(lr)
                 ) from None
+            finally:
+                model.train()
             metrics.update({f"val/{k}": v for k, v in val.items()})
             state.offer(epoch, val, model)
             bar.set_postfix(loss=f"{metrics['train/loss']:.4f}", val_auc=f"{val['auc']:.4f}")
@@ -153,17 +204,21 @@ def fit(
             tracker.log_metrics(metrics, step=epoch)
         history.append({"epoch": epoch, **metrics})
 
-    start = time.perf_counter()
-    bar = tqdm(range(1, epochs + 1), disable=not progress, unit="epoch", leave=False)
+    start, cpu_start = time.perf_counter(), time.process_time()
+    bar = tqdm(range(first, epochs + 1), disable=not progress, unit="epoch", leave=False)
     model.train()
     for epoch in bar:
         optimizer.zero_grad(set_to_none=True)
-        encoding = model.encode(x, adj)
+        encoding = model.encode(x, adj) if encode is None else encode(model, x, adj, epoch)
         if pending is not None:
             close_epoch(pending, encoding.mu.detach())
             pending = None
         parts = objective(encoding, epoch)
         parts["loss"].backward()
+        if sync is not None:
+            parts = sync(model, parts)
+        if grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
         metrics = {"epoch": epoch, **{f"train/{k}": float(v.detach()) for k, v in parts.items()}}
         if not math.isfinite(metrics["train/loss"]):  # the logged value: no extra sync
@@ -176,12 +231,20 @@ def fit(
                 close_epoch(metrics, model.embed(x, adj))
         else:
             close_epoch(metrics, None)
+        due = checkpoint_every > 0 and epoch % checkpoint_every == 0 and epoch < epochs
+        if checkpoint is not None and due:
+            seconds = seconds_before + time.perf_counter() - start
+            selection = state.state_dict()
+            checkpoint(
+                TrainState.capture(epoch, model, optimizer, selection, history, pending, seconds)
+            )
     bar.close()
     return FitResult(
         best_epoch=state.best_epoch,
         best_val=state.best_val,
         last_val=state.last_val,
         best_state=state.best_state,
-        seconds=time.perf_counter() - start,
+        seconds=seconds_before + time.perf_counter() - start,
         history=history,
+        cpu_seconds=time.process_time() - cpu_start,
     )

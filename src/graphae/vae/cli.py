@@ -16,6 +16,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from graphae.tracking.registry import add_tracker_options, trackers_from_args
 from graphae.vae.config import VAEConfig
 from graphae.vae.data import DATASETS
 from graphae.vae.train import LR_SCHEDULES, OPTIMIZERS
@@ -69,6 +70,7 @@ def add_vae_parser(commands: Any) -> argparse.ArgumentParser:
     vae.add_argument("--name", default=None, help="run (or, for several sizes, parent folder) name")
     vae.add_argument("--device", default=d.device)
     vae.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_tracker_options(vae)
     vae.set_defaults(handler=run_train)
 
     actions = vae.add_subparsers(dest="vae_action", parser_class=type(vae), metavar="{sample}")
@@ -113,7 +115,8 @@ def run_train(args: argparse.Namespace) -> None:
         device=args.device,
         quiet=args.quiet,
     )
-    result = train_sizes(config, args.latent_dim, on_run=_print_run)
+    trackers = trackers_from_args(args)
+    result = train_sizes(config, args.latent_dim, trackers=trackers, on_run=_print_run)
     if result.folder is not None:
         print()
         print(result.markdown, end="")

@@ -50,13 +50,30 @@ def tile(
     return mosaic
 
 
+def tile_gap(width: int) -> int:
+    """Pixels between tiles ``width`` pixels wide: 1 for 8x8 digits, 2 for 28x28 images."""
+    return max(1, width // 14)
+
+
 def grid_figure(
-    images: torch.Tensor | np.ndarray, title: str = "", ncols: int | None = None, pad: int = 1
+    images: torch.Tensor | np.ndarray,
+    title: str = "",
+    ncols: int | None = None,
+    pad: int | None = None,
 ) -> Figure:
-    """A grid of grey-scale images, white on black as in the paper (e.g. 64 samples)."""
+    """A grid of grey-scale images, white on black as in the paper (e.g. 64 samples).
+
+    Args:
+        images (Tensor or ndarray): ``n x 1 x H x W`` (or ``n x H x W``) in ``[0, 1]``.
+        title (str, optional): the figure's title. (default: ``""``)
+        ncols (int, optional): images per row. (default: ``ceil(sqrt(n))``)
+        pad (int, optional): pixels of grey between images.
+            (default: :func:`tile_gap` of the image width)
+
+    """
     from matplotlib.figure import Figure
 
-    mosaic = tile(images, ncols, pad)
+    mosaic = tile(images, ncols, tile_gap(images.shape[-1]) if pad is None else pad)
     height, width = mosaic.shape
     fig = Figure(figsize=(6, 6 * height / width + (0.4 if title else 0)))
     ax = fig.add_subplot()
@@ -86,7 +103,9 @@ def manifold_figure(model: VAE, n: int = 20, title: str = "") -> Figure:
 
     Decodes a regular ``n x n`` grid of the unit square mapped through the
     inverse Gaussian CDF, ``z = Φ⁻¹(u)``, ``u ∈ (0, 1)²``, so that the grid
-    covers the prior ``N(0, I)`` with equal probability mass per cell.
+    covers the prior ``N(0, I)`` with equal probability mass per cell. Grey
+    gaps (:func:`tile_gap` pixels) separate the tiles: without them
+    neighbouring decodings, which change little, merge into stripes.
     """
     if model.latent_dim != 2:
         raise ValueError(f"the manifold needs a 2-d latent space, not {model.latent_dim}-d")
@@ -96,7 +115,7 @@ def manifold_figure(model: VAE, n: int = 20, title: str = "") -> Figure:
     z = torch.stack(torch.meshgrid(coords.flip(0), coords, indexing="ij")[::-1], -1)
     images = model.sample(n * n, z=z.reshape(-1, 2))
     heading = f"decoded z = Φ⁻¹(u) on a {n}x{n} grid, z₁ left→right, z₂ bottom→top"
-    return grid_figure(images, f"{title}\n{heading}" if title else heading, ncols=n, pad=0)
+    return grid_figure(images, f"{title}\n{heading}" if title else heading, ncols=n)
 
 
 def codes_figure(

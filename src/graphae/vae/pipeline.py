@@ -11,6 +11,7 @@ of failed runs are the same as for the graph autoencoders
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +115,9 @@ def _run(
     model = VAE(data.shape, config.latent_dim, config.hidden).to(device)
     if run_dir is not None:
         write_json(run_dir / CONFIG_FILE, _run_info(config, data, model, run_dir))
-    params = {k: v for k, v in config.to_dict().items() if k not in OUTPUT_SETTINGS}
+    # "model" first: in a runs folder shared with graph runs, HParams' model column
+    params = {"model": "vae"}
+    params.update({k: v for k, v in config.to_dict().items() if k not in OUTPUT_SETTINGS})
     params["hidden"] = "-".join(map(str, config.hidden)) or "none"
     for tracker in trackers:
         tracker.start_run(run_dir)
@@ -181,6 +184,7 @@ def _run_info(config: VAEConfig, data: ImageData, model: VAE, run_dir: Path) -> 
         "architecture": "-".join(map(str, [data.num_pixels, *config.hidden, config.latent_dim])),
         "num_parameters": sum(p.numel() for p in model.parameters()),
         "torch_threads": torch.get_num_threads(),
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
         "versions": versions(),
     }
 
@@ -204,7 +208,9 @@ def draw_run(
     from graphae.figures import save_figure
 
     device = next(model.parameters()).device
-    label = f"VAE {data.name}, z = {config.latent_dim}, {config.epochs} epochs"
+    label = (
+        f"VAE on {data.name}, z = {config.latent_dim}, {config.epochs} epochs, seed {config.seed}"
+    )
     generator = torch.Generator(device=device).manual_seed(config.seed)
     test_x = data.test_x[:32].to(device)
     pictures = {

@@ -1,0 +1,306 @@
+"""How much memory a training run will take, stage by stage, before it starts.
+
+``graphae train`` prints :meth:`MemoryEstimate.line` before training (for
+runs estimated at 1 GiB or more, or whenever ``--max-memory`` is given) and
+refuses a run whose estimated peak exceeds ``--max-memory``
+(:func:`check_memory`). The estimate counts the bytes of what this
+implementation keeps alive while it trains (the sizes below), plus the
+interpreter and its libraries; ``benchmarks/scale.py`` compares it with the
+measured peak resident memory.
+
+With ``N`` nodes, ``E`` undirected edges in the graph, ``T`` undirected
+training edges, ``P`` validation + test pairs, ``F`` features, ``H`` hidden
+and ``D`` latent widths (``k = 2`` heads for VGAE, else 1), in bytes:
+
+.. math::
+    \\text{graph} &= 32E + 16P + 64T + 20N
+        \\quad (\\texttt{edge\\_index}, \\text{split}, \\hat{A}\\text{ as int32 CSR})\\\\
+    \\text{features} &= 4NF \\text{ (dense) or } 8\\,\\mathrm{nnz} + 4N \\text{ (CSR)}\\\\
+    \\text{parameters} &= 2 \\cdot 4\\,\\#\\theta \\quad (\\text{weights and the best copy})\\\\
+    \\text{optimiser} &= 3 \\cdot 4\\,\\#\\theta \\quad (\\text{gradients, Adam's two moments})\\\\
+    \\text{activations} &= 4N(3H + 4kD)\\\\
+    \\text{objective} &= 48T + 12N + 120\\,T_r \\text{ (sampled) or } 32T + 16N \\text{ (dense)}
+
+where ``T_r`` is the number of negatives drawn per batch of epochs (``T``
+for large graphs: one epoch per batch). The evaluation buffers (scores of
+the validation or test pairs, scored in chunks of :data:`EVAL_CHUNK` pairs)
+add ``40 P``. Everything else (the interpreter, torch, PyG) is
+:data:`RUNTIME_BYTES`.
+
+Sizes are parsed by :func:`parse_size`: ``16G``, ``512M``, ``1.5GiB``,
+``2e9`` (bytes); ``K``/``M``/``G``/``T`` are powers of 1024.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from graphae.errors import ConfigError
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
+
+    from graphae.data.link_split import LinkSplit
+
+#: Resident memory of the interpreter with torch, PyG and graphae imported
+#: (measured: 0.39–0.45 GiB on CPU).
+RUNTIME_BYTES = 450 * 2**20
+#: ``graphae train`` prints its estimate from this size on (or whenever ``--max-memory``
+#: is given): below it the line would only lengthen the output of small runs.
+REPORT_FROM_BYTES = 2**30
+#: Pairs scored at once by the evaluation (:mod:`graphae.evaluation.link_prediction`).
+EVAL_CHUNK = 1 << 20
+#: Bytes per training entry of one batch of sampled negatives (measured, see module doc).
+SAMPLED_BYTES_PER_NEGATIVE = 120
+_UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+STAGES = (
+    "runtime",
+    "graph",
+    "features",
+    "parameters",
+    "optimiser",
+    "activations",
+    "objective",
+    "evaluation",
+)
+
+
+def parse_size(text: str | int | float) -> int:
+    """Bytes from ``"16G"``, ``"512M"``, ``"1.5GiB"``, ``"64GB"`` or a plain number.
+
+    ``K``, ``M``, ``G`` and ``T`` (with or without ``B`` or ``iB``) are
+    powers of 1024, as ``free -g`` counts them.
+
+    Raises:
+        ConfigError: not a positive size.
+
+    """
+    if isinstance(text, bool):
+        raise ConfigError(f"max-memory must be a size such as 16G, got {text!r}")
+    if isinstance(text, (int, float)):
+        number, unit = float(text), ""
+    else:
+        match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", str(text), re.I)
+        if match is None:
+            raise ConfigError(f"max-memory must be a size such as 16G or 512M, got {text!r}")
+        number, unit = float(match.group(1)), match.group(2).upper()
+    if not math.isfinite(number) or number <= 0:
+        raise ConfigError(f"max-memory must be a positive size, got {text!r}")
+    return int(number * _UNITS[unit])
+
+
+def format_size(size: float) -> str:
+    """``"9.8 GiB"``, ``"512 MiB"``: the size in the largest binary unit below it."""
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return (
+                f"{size / scale:.1f} {unit}" if size < 100 * scale else f"{size / scale:.0f} {unit}"
+            )
+    return f"{int(size)} B"
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Bytes each stage of a training run keeps alive, and their sum.
+
+    Attributes:
+        stages: bytes per stage (:data:`STAGES`), in that order.
+        device: the torch device the run trains on.
+
+    """
+
+    stages: dict[str, int]
+    device: str = "cpu"
+
+    @property
+    def peak(self) -> int:
+        """Estimated peak: every stage alive at once."""
+        return sum(self.stages.values())
+
+    def line(self) -> str:
+        """One line for the terminal, e.g. ``memory estimate: 9.8 GiB (graph 2.1 GiB, ...)``."""
+        parts = ", ".join(f"{k} {format_size(v)}" for k, v in self.stages.items() if v)
+        return f"memory estimate: {format_size(self.peak)} peak on {self.device} ({parts})"
+
+
+def shows_estimate(estimate: MemoryEstimate, max_memory: str | int | None) -> bool:
+    """Whether ``graphae train`` prints it: from :data:`REPORT_FROM_BYTES`, or on request."""
+    return max_memory is not None or estimate.peak >= REPORT_FROM_BYTES
+
+
+def estimate_memory(
+    num_nodes: int,
+    num_edges: int,
+    num_features: int,
+    *,
+    train_edges: int | None = None,
+    eval_pairs: int | None = None,
+    feature_nnz: int | None = None,
+    parameters: int,
+    hidden_dim: int = 32,
+    latent_dim: int = 16,
+    variational: bool = False,
+    objective: str = "sampled",
+    negatives_per_batch: int | None = None,
+    device: str = "cpu",
+) -> MemoryEstimate:
+    """Estimate the memory of training on a graph (see the module doc for the formulas).
+
+    Args:
+        num_nodes (int): N.
+        num_edges (int): undirected edges of the graph (E).
+        num_features (int): feature width F (0: identity features).
+        train_edges (int, optional): undirected training edges T. (default:
+            85% of E, the default split)
+        eval_pairs (int, optional): validation + test pairs, positives and
+            negatives. (default: 30% of E, the default split)
+        feature_nnz (int, optional): stored entries of sparse features;
+            ``None``: dense features.
+        parameters (int): number of trainable parameters.
+        hidden_dim (int, optional): hidden width H. (default: ``32``)
+        latent_dim (int, optional): latent width D. (default: ``16``)
+        variational (bool, optional): VGAE (two latent heads). (default: ``False``)
+        objective (str, optional): ``"sampled"`` or ``"dense"``. (default: ``"sampled"``)
+        negatives_per_batch (int, optional): negative pairs drawn at once
+            (epochs per batch times ``T``). (default: ``T``)
+        device (str, optional): the training device, for the report. (default: ``"cpu"``)
+
+    Returns:
+        MemoryEstimate: bytes per stage.
+
+    """
+    n, e = int(num_nodes), int(num_edges)
+    t = int(train_edges if train_edges is not None else 0.85 * e)
+    p = int(eval_pairs if eval_pairs is not None else 0.30 * e)
+    heads = 2 if variational else 1
+    if num_features <= 0:
+        features = 0
+    elif feature_nnz is not None:
+        features = 8 * int(feature_nnz) + 4 * n
+    else:
+        features = 4 * n * int(num_features)
+    if objective == "dense":
+        objective_bytes = 32 * t + 16 * n
+    else:
+        batch = int(negatives_per_batch if negatives_per_batch is not None else t)
+        objective_bytes = 48 * t + 12 * n + SAMPLED_BYTES_PER_NEGATIVE * batch
+    stages = {
+        "runtime": RUNTIME_BYTES,
+        "graph": 32 * e + 16 * p + 64 * t + 20 * n,
+        "features": features,
+        "parameters": 2 * 4 * int(parameters),
+        "optimiser": 3 * 4 * int(parameters),
+        "activations": 4 * n * (3 * hidden_dim + 4 * heads * latent_dim),
+        "objective": objective_bytes,
+        "evaluation": 40 * p,
+    }
+    return MemoryEstimate(stages=stages, device=device)
+
+
+def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> MemoryEstimate:
+    """:func:`estimate_memory` of training ``config``'s model on ``data`` with ``split``.
+
+    Args:
+        config (TrainConfig): the run's settings (model, widths, features, device).
+        data (Data): the graph.
+        split (LinkSplit): the split it trains and scores on.
+        objective (str): the objective that will run (``"dense"`` or ``"sampled"``).
+
+    """
+    from graphae.nn.factory import build_from_config
+    from graphae.training.objectives import SampledObjective
+
+    num_nodes = int(data.num_nodes)
+    x = getattr(data, "x", None) if config.features else None
+    nnz = None
+    if x is not None and x.layout != torch.strided:
+        nnz = int((x if x.layout == torch.sparse_csr else x.coalesce()).values().numel())
+    width = int(x.shape[1]) if x is not None else 0
+    train_edges = int(split.train_pos.shape[1])
+    counts = split.counts()
+    eval_pairs = sum(counts[s] for s in ("val_pos", "val_neg", "test_pos", "test_neg"))
+    per_round = 4 * train_edges  # positive and negative entries, two per pair
+    max_rounds = getattr(SampledObjective, "MAX_ROUNDS", 1)
+    rounds = max(1, min(max_rounds, getattr(SampledObjective, "MAX_BATCH_ENTRIES", 0) // per_round))
+    return estimate_memory(
+        num_nodes,
+        int(data.edge_index.shape[1]) // 2,
+        width,
+        train_edges=train_edges,
+        eval_pairs=eval_pairs,
+        feature_nnz=nnz,
+        parameters=count_parameters(lambda: build_from_config(config, width or num_nodes)),
+        hidden_dim=config.hidden_dim,
+        latent_dim=config.latent_dim,
+        variational=config.model == "vgae",
+        objective=objective,
+        negatives_per_batch=rounds * train_edges,
+        device=config.device,
+    )
+
+
+def count_parameters(build: object) -> int:
+    """Parameters of the model ``build()`` returns, built on the ``meta`` device (no memory)."""
+    with torch.device("meta"):
+        model = build()  # type: ignore[operator]
+    return sum(p.numel() for p in model.parameters())  # type: ignore[attr-defined]
+
+
+def device_memory(device: str) -> int | None:
+    """Total memory of ``device``: the machine's RAM, or the GPU's; ``None``: unknown."""
+    parsed = torch.device(device)
+    if parsed.type == "cuda" and torch.cuda.is_available():
+        index = parsed.index if parsed.index is not None else torch.cuda.current_device()
+        return int(torch.cuda.get_device_properties(index).total_memory)
+    if parsed.type == "cpu":
+        return _meminfo("MemTotal")
+    return None
+
+
+def available_memory() -> int | None:
+    """Memory the CPU can still hand out now (``MemAvailable``); ``None``: unknown."""
+    return _meminfo("MemAvailable")
+
+
+def _meminfo(key: str) -> int | None:
+    try:
+        text = Path("/proc/meminfo").read_text()
+    except OSError:
+        return None
+    match = re.search(rf"^{key}:\s+(\d+) kB", text, re.M)
+    return int(match.group(1)) * 1024 if match else None
+
+
+def check_memory(estimate: MemoryEstimate, max_memory: str | int | None) -> None:
+    """Raise :class:`ConfigError` (one line) when the estimate exceeds the limit.
+
+    Args:
+        estimate (MemoryEstimate): the run's estimate.
+        max_memory (str or int, optional): the limit (``"16G"``); ``None``:
+            the device's total memory (the run cannot fit above it);
+            ``"none"``: no check.
+
+    """
+    if isinstance(max_memory, str) and max_memory.strip().lower() in ("none", "off"):
+        return
+    if max_memory is None:
+        limit, what = device_memory(estimate.device), f"the {estimate.device} memory"
+        if limit is None:
+            return
+    else:
+        limit, what = parse_size(max_memory), "--max-memory"
+    if estimate.peak <= limit:
+        return
+    largest = max(estimate.stages, key=estimate.stages.__getitem__)
+    raise ConfigError(
+        f"this run needs about {format_size(estimate.peak)} but {what} is "
+        f"{format_size(limit)} (largest part: {largest} "
+        f"{format_size(estimate.stages[largest])}); use a machine with more memory, "
+        "fewer --hidden-dim/--latent-dim, --objective sampled, or raise --max-memory"
+    )

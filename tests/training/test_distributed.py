@@ -1,0 +1,164 @@
+"""Data-parallel training: shards add up to the full loss; torchrun with 2 CPU processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+
+from graphae.config import TrainConfig
+from graphae.data.graph import gcn_adjacency
+from graphae.data.link_split import split_edges
+from graphae.errors import ConfigError
+from graphae.nn.autoencoders import Encoding
+from graphae.nn.factory import build_model
+from graphae.pipeline import train
+from graphae.sparse import PairRounds, SymmetricPairs
+from graphae.tracking.jsonl import JsonlTracker
+from graphae.training.distributed import DataParallel, process_group, shard_entries
+from graphae.training.objectives import SampledObjective
+
+
+@pytest.fixture
+def training_graph(planted):
+    n = planted.num_nodes
+    return split_edges(planted.edge_index, n, seed=0).train_edge_index(), n
+
+
+@pytest.mark.parametrize("world_size", [2, 3, 5])
+def test_shards_partition_the_entries_evenly(training_graph, world_size):
+    edges, n = training_graph
+    positive_pairs = SymmetricPairs.from_edge_index(edges, n)
+    negatives = PairRounds.draw(500, n, [torch.Generator().manual_seed(4)]).pairs()
+    pairs, positives = positive_pairs.stack(negatives), len(positive_pairs)
+    weight = torch.rand(len(pairs))
+    shards = [shard_entries(pairs, weight, positives, r, world_size) for r in range(world_size)]
+    assert torch.equal(torch.cat([s.col for s, _, _ in shards]), pairs.col)
+    assert torch.equal(torch.cat([w for _, w, _ in shards]), weight * world_size)
+    assert sum(p for _, _, p in shards) == positives
+    widest_row = int((pairs.crow[1:] - pairs.crow[:-1]).max())
+    for shard, shard_weight, _ in shards:  # whole rows, about len / W entries each
+        assert shard.crow.shape == pairs.crow.shape and int(shard.crow[-1]) == len(shard)
+        assert len(shard_weight) == len(shard)
+        assert abs(len(shard) - len(pairs) / world_size) <= widest_row + 1
+
+
+@pytest.mark.parametrize("model_name", ["gae", "vgae"])
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_rank_gradients_average_to_the_full_gradient(
+    training_graph, planted, model_name, world_size
+):
+    """Ranks' shares split pairs between ranks, yet the mean gradient is the full one."""
+    edges, n = training_graph
+    adj = gcn_adjacency(edges, n)
+
+    def loss_and_grads(shard: tuple[int, int] | None) -> tuple[float, list[torch.Tensor]]:
+        torch.manual_seed(0)  # the same weights and (VGAE) the same sample on every rank
+        model = build_model(model_name, planted.x.shape[1], 16, 8, 0.0, False)
+        objective = SampledObjective(edges, n, seed=2)
+        objective.shard = shard
+        loss = objective(model.encode(planted.x, adj), 1)["loss"]
+        loss.backward()
+        return float(loss.detach()), [p.grad.clone() for p in model.parameters()]
+
+    full_loss, full_grads = loss_and_grads(None)
+    ranks = [loss_and_grads((r, world_size)) for r in range(world_size)]
+    assert np.mean([loss for loss, _ in ranks]) == pytest.approx(full_loss, rel=1e-5)
+    for i, full in enumerate(full_grads):
+        mean = torch.stack([grads[i] for _, grads in ranks]).mean(0)
+        torch.testing.assert_close(mean, full, rtol=1e-4, atol=1e-6)
+        # and the ranks' own gradients do differ: each sees only its share
+        assert not torch.allclose(ranks[0][1][i], full, rtol=1e-3, atol=1e-6)
+
+
+def test_unsharded_objective_is_unchanged(training_graph):
+    edges, n = training_graph
+    z = torch.randn(n, 8)
+    whole = SampledObjective(edges, n, seed=1)(Encoding(z=z, mu=z), 3)["loss"]
+    one = SampledObjective(edges, n, seed=1)
+    one.shard = (0, 1)  # one rank: its share is everything
+    assert float(one(Encoding(z=z, mu=z), 3)["loss"]) == pytest.approx(float(whole), rel=1e-6)
+
+
+def test_rank_0_saves_and_logs_the_others_do_not(tmp_path):
+    config = TrainConfig(objective="sampled", device="cuda")
+    tracker = JsonlTracker()
+    main_config, save, trackers = DataParallel(0, 2).prepare(config, "sampled", True, [tracker])
+    assert (save, list(trackers), main_config.quiet) == (True, [tracker], False)
+    other, save, trackers = DataParallel(1, 2, local_rank=1).prepare(
+        config, "sampled", True, [tracker]
+    )
+    assert (save, list(trackers), other.quiet) == (False, [], True)
+    assert (main_config.device, other.device) == ("cuda:0", "cuda:1")  # this machine's GPU
+
+
+@pytest.mark.parametrize("setting", ["dense", "auto"])
+def test_dense_objective_is_refused_with_the_fix(setting):
+    config = TrainConfig(objective=setting)
+    with pytest.raises(ConfigError, match="--objective sampled") as caught:
+        DataParallel(0, 2).prepare(config, "dense", True, [])
+    assert ("auto chose it" in str(caught.value)) == (setting == "auto")
+
+
+def test_one_process_outside_torchrun_starts_no_group(monkeypatch):
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(name, raising=False)
+    with process_group("gloo", "cpu") as ranks:
+        assert ranks is None and not dist.is_initialized()
+
+
+def test_nccl_without_cuda_is_refused(monkeypatch):
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is present")
+    with pytest.raises(ConfigError, match="gloo"), process_group("nccl", "cpu"):
+        pass
+    assert not dist.is_initialized()
+
+
+GRAPH = "synthetic:nodes=300,edges=1500,features=16"
+SETTINGS = ["--objective", "sampled", "--epochs", "40", "--seed", "3"]
+
+
+def test_torchrun_two_processes_match_one(tmp_path):
+    """2 gloo ranks: identical weights on both, and the single-process run's numbers."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env["OMP_NUM_THREADS"] = "1"
+    command = [
+        *(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"),
+        *("-m", "graphae", "train", "--dataset", GRAPH, *SETTINGS),
+        *("--threads", "1", "--quiet", "--no-figures", "--runs-dir", "runs", "--name", "ddp"),
+    ]
+    done = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("test AUC") == 1  # rank 0 alone reports
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["ddp"]  # and writes
+    run = tmp_path / "runs" / "ddp"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert json.loads((run / "config.json").read_text())["world_size"] == 2
+    replicas = metrics["distributed"]
+    assert replicas["world_size"] == 2 and replicas["backend"] == "gloo"
+    digests = replicas["parameters_sha256"]  # each rank hashed its own weights
+    assert len(digests) == 2 and digests[0] == digests[1]
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        single = train(
+            dataset=GRAPH, objective="sampled", epochs=40, seed=3, quiet=True, save=False
+        )
+    finally:
+        torch.set_num_threads(threads)
+    assert abs(metrics["test"]["auc"] - single.metrics["test"]["auc"]) < 0.01
+    # the same computation up to the order of a few float sums
+    embeddings = np.load(run / "embeddings.npy")
+    np.testing.assert_allclose(embeddings, single.embeddings.numpy(), atol=1e-3)
