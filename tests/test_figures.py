@@ -122,3 +122,23 @@ def test_latent_figure_names_classes_and_greys_unlabelled_nodes():
     fig = latent_figure(z, classes, "t", class_names=["chess", "choir"])
     labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert labels == ["chess (10)", "choir (20)", "unlabelled (10)"]
+
+
+def test_training_curves_show_scores_in_percent_as_the_cli_prints_them():
+    history = [{"epoch": e, "train/loss": 1 / e, "val/auc": 0.5 + e / 100} for e in range(1, 21)]
+    _, val_ax = training_curves_figure(history, best_epoch=12).axes
+    line = val_ax.get_lines()[0]  # then the best-epoch marker
+    np.testing.assert_allclose(line.get_ydata(), [50 + e for e in range(1, 21)])
+    assert val_ax.get_ylabel() == "validation score (%)"
+
+
+def test_run_pictures_are_titled_with_model_data_size_epochs_and_seed(planted, tmp_path):
+    from graphae import train
+    from graphae.tracking import MemoryTracker
+
+    tracker = MemoryTracker()
+    train(model="gae", epochs=4, latent_dim=3, seed=2, trackers=[tracker], save=False, data=planted)
+    assert set(tracker.figures) == {"figures/latent", "figures/roc", "figures/curves"}
+    for name, figure in tracker.figures.items():
+        titles = [figure.get_suptitle(), *(ax.get_title() for ax in figure.axes)]
+        assert any("GAE on planted, 3-d, 4 epochs, seed 2" in t for t in titles), name

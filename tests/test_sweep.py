@@ -91,3 +91,19 @@ def test_cli_sweep_and_errors(data_root, tmp_path, capsys):
     assert main(["sweep", "--seeds", "0"]) == 2
     assert main(["sweep", "--latent-dim", "0", "--runs-dir", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("command", ["sweep", "train", "compare"])
+def test_help_shows_no_misleading_defaults_for_flags(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())  # help lines rewrapped as one
+    for flag in ("--no-figures", "--no-features", "--quiet", "--no-group", "--no-plot"):
+        if flag in text:
+            after = text.split(f"{flag} ", 1)[1].split(" --", 1)[0]
+            assert "(default:" not in after, (flag, after)
+    assert "(default: None)" not in text
+    if command == "sweep":
+        assert "--no-figures write no PNGs (without it, each run writes latent.png" in text
+        assert "--tracker NAME" in text and "--mlflow-uri URI" in text

@@ -54,6 +54,7 @@ from graphae.vae.cli import add_vae_parser
 
 if TYPE_CHECKING:
     from graphae.pipeline import RunResult
+    from graphae.tracking.base import Tracker
 
 EXIT_USAGE = 2
 #: Exit codes of an interrupted command: 128 + the signal's number, as shells report them.
@@ -330,7 +331,7 @@ def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
                 print(line)
     trackers = trackers_from_args(args) if report else []  # one MLflow run, not one per rank
     if args.resume is not None:
-        result = _resume(args)
+        result = _resume(args, trackers)
     else:
         result = train(config, data=data, trackers=trackers)
     if not report:
@@ -369,10 +370,13 @@ RESUME_OPTIONS = (
     "--no-figures",
     "--data-root",
     "--threads",
+    "--tracker",
+    "--mlflow-uri",
+    "--mlflow-experiment",
 )
 
 
-def _resume(args: argparse.Namespace) -> RunResult:
+def _resume(args: argparse.Namespace, trackers: list[Tracker]) -> RunResult:
     """``graphae train --resume RUN``: refuse other settings, then resume the run."""
     from graphae.pipeline import resume
 
@@ -386,7 +390,7 @@ def _resume(args: argparse.Namespace) -> RunResult:
     fields = {"--checkpoint-every": "checkpoint_every", "--quiet": "quiet"}
     fields.update({"--no-figures": "figures", "--data-root": "data_root"})
     overrides = {fields[a]: getattr(args, fields[a]) for a in given if a in fields}
-    return resume(args.resume, **overrides)
+    return resume(args.resume, trackers=trackers, **overrides)
 
 
 def _kept(error: BaseException) -> str | None:

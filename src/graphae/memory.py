@@ -18,12 +18,13 @@ and ``D`` latent widths (``k = 2`` heads for VGAE, else 1), in bytes:
     \\text{features} &= 4NF \\text{ (dense) or } 8\\,\\mathrm{nnz} + 4N \\text{ (CSR)}\\\\
     \\text{parameters} &= 2 \\cdot 4\\,\\#\\theta \\quad (\\text{weights and the best copy})\\\\
     \\text{optimiser} &= 3 \\cdot 4\\,\\#\\theta \\quad (\\text{gradients, Adam's two moments})\\\\
-    \\text{activations} &= 4N(3H + 4kD)\\\\
-    \\text{objective} &= 48T + 12N + 120\\,T_r \\text{ (sampled) or } 32T + 16N \\text{ (dense)}
+    \\text{activations} &= 4N(3(L - 1)H + 4kD)\\\\
+    \\text{objective} &= 48T + 12N + 160\\,T_r \\text{ (sampled) or } 32T + 16N \\text{ (dense)}
 
-where ``T_r`` is the number of negatives drawn per batch of epochs (``T``
-for large graphs: one epoch per batch). The evaluation buffers (scores of
-the validation or test pairs, scored in chunks of :data:`EVAL_CHUNK` pairs)
+with ``L`` graph convolutions (2, Kipf & Welling's), and ``T_r`` the number
+of negatives drawn per batch of epochs (``T`` for large graphs: one epoch per
+batch). The evaluation buffers (scores of the validation or test pairs,
+decoded in chunks, :data:`graphae.evaluation.link_prediction.CHUNK_PAIRS`)
 add ``40 P``. Everything else (the interpreter, torch, PyG) is
 :data:`RUNTIME_BYTES`.
 
@@ -48,16 +49,17 @@ if TYPE_CHECKING:
 
     from graphae.data.link_split import LinkSplit
 
-#: Resident memory of the interpreter with torch, PyG and graphae imported
-#: (measured: 0.39–0.45 GiB on CPU).
-RUNTIME_BYTES = 450 * 2**20
+#: Resident memory of the interpreter with torch, PyG and graphae imported, and
+#: what the allocator holds beside live tensors (measured: 0.37 GiB after the
+#: imports, 0.45–0.5 GiB more than the tensors in small runs).
+RUNTIME_BYTES = 500 * 2**20
 #: ``graphae train`` prints its estimate from this size on (or whenever ``--max-memory``
 #: is given): below it the line would only lengthen the output of small runs.
 REPORT_FROM_BYTES = 2**30
-#: Pairs scored at once by the evaluation (:mod:`graphae.evaluation.link_prediction`).
-EVAL_CHUNK = 1 << 20
-#: Bytes per training entry of one batch of sampled negatives (measured, see module doc).
-SAMPLED_BYTES_PER_NEGATIVE = 120
+#: Bytes per negative pair of one batch of sampled negatives: the draw's int64
+#: arrays, the membership test, the stacked pattern, weights and logits (fitted
+#: to the measured peak at 1M nodes / 10M edges, ``benchmarks/scale.py``).
+SAMPLED_BYTES_PER_NEGATIVE = 160
 _UNITS = {"": 1, "B": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 STAGES = (
     "runtime",
@@ -146,6 +148,7 @@ def estimate_memory(
     hidden_dim: int = 32,
     latent_dim: int = 16,
     variational: bool = False,
+    layers: int = 2,
     objective: str = "sampled",
     negatives_per_batch: int | None = None,
     device: str = "cpu",
@@ -166,6 +169,7 @@ def estimate_memory(
         hidden_dim (int, optional): hidden width H. (default: ``32``)
         latent_dim (int, optional): latent width D. (default: ``16``)
         variational (bool, optional): VGAE (two latent heads). (default: ``False``)
+        layers (int, optional): graph convolutions of the encoder. (default: ``2``)
         objective (str, optional): ``"sampled"`` or ``"dense"``. (default: ``"sampled"``)
         negatives_per_batch (int, optional): negative pairs drawn at once
             (epochs per batch times ``T``). (default: ``T``)
@@ -196,7 +200,7 @@ def estimate_memory(
         "features": features,
         "parameters": 2 * 4 * int(parameters),
         "optimiser": 3 * 4 * int(parameters),
-        "activations": 4 * n * (3 * hidden_dim + 4 * heads * latent_dim),
+        "activations": 4 * n * (3 * max(1, layers - 1) * hidden_dim + 4 * heads * latent_dim),
         "objective": objective_bytes,
         "evaluation": 40 * p,
     }
@@ -239,6 +243,7 @@ def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> M
         hidden_dim=config.hidden_dim,
         latent_dim=config.latent_dim,
         variational=config.model == "vgae",
+        layers=int(getattr(config, "layers", None) or 2),
         objective=objective,
         negatives_per_batch=rounds * train_edges,
         device=config.device,

@@ -1,10 +1,11 @@
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 
 from graphae import TrainConfig, train
-from graphae.analysis import format_table, group_runs, read_runs, sort_groups
+from graphae.analysis import curves_figure, format_table, group_runs, read_runs, sort_groups
 from graphae.cli import main
 
 
@@ -127,3 +128,76 @@ def test_ranking_columns_sort_and_old_runs_show_a_dash(runs_dir, tmp_path, capsy
     assert main(["compare", str(root), "--sort", "hits@50", "--no-plot"]) == 0
     out = capsys.readouterr().out
     assert out.index("gae_2d_seed0") < out.index("old_run")
+
+
+def test_training_time_per_epoch_in_wall_and_cpu_time(runs_dir, tmp_path):
+    runs, _ = read_runs([str(runs_dir)])
+    for run in runs:
+        metrics = json.loads((run.path / "metrics.json").read_text())
+        assert metrics["train_cpu_seconds"] > 0  # recorded beside the wall time
+        assert run.metrics["epoch_seconds"] == pytest.approx(metrics["train_seconds"] / 15)
+        assert run.metrics["epoch_cpu_seconds"] == pytest.approx(metrics["train_cpu_seconds"] / 15)
+    text = format_table(group_runs(runs, by_seed=False), "md")
+    header, _, *rows = text.splitlines()
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns[-2:] == ["train ms/epoch (wall)", "train ms/epoch (CPU)"]
+    assert "seconds" not in columns  # the total wall time: CSV and JSON only
+    row = next(r for r in rows if r.startswith("| gae_2d_seed0 |"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    run = next(r for r in runs if r.path.name == "gae_2d_seed0")
+    assert cells[-1] == f"{1000 * run.metrics['epoch_cpu_seconds']:.1f}"
+    fastest = sort_groups(group_runs(runs), "epoch_cpu_seconds")
+    assert fastest[0].mean("epoch_cpu_seconds") <= fastest[1].mean("epoch_cpu_seconds")
+    # a run from before CPU time was recorded: a dash in the CPU column
+    old = tmp_path / "old"
+    shutil.copytree(runs_dir / "gae_8d_seed0", old)
+    metrics = json.loads((old / "metrics.json").read_text())
+    del metrics["train_cpu_seconds"]
+    (old / "metrics.json").write_text(json.dumps(metrics))
+    (record,) = read_runs([str(old)])[0]
+    assert "epoch_seconds" in record.metrics and "epoch_cpu_seconds" not in record.metrics
+    assert format_table(group_runs([record]), "md").rstrip().endswith("| – |")
+
+
+def _group(name, epochs, seeds, rise=0.003):
+    from graphae.analysis.compare import Group
+    from graphae.analysis.runs import RunRecord
+
+    runs = [
+        RunRecord(
+            path=Path(f"{name}_seed{seed}"),
+            settings={"model": "gae", "epochs": epochs},
+            seed=seed,
+            metrics={},
+            history=[
+                {"step": e, "val/auc": min(0.99, 0.5 + rise * e + 0.01 * seed)}
+                for e in range(1, epochs + 1)
+            ],
+        )
+        for seed in range(seeds)
+    ]
+    return Group(name, runs[0].settings, runs)
+
+
+def test_epoch_counts_ten_times_apart_get_a_panel_each():
+    figure = curves_figure([_group("short", 100, 1), _group("long", 1000, 1)])
+    short_ax, long_ax = figure.axes
+    assert short_ax.get_title() == "runs of 100 epochs" and long_ax.get_xlim()[1] >= 1000
+    assert short_ax.get_xlim()[1] < 200  # not squeezed into a tenth of a 1000-epoch axis
+    # scores in percent; one seed: no band, and the title does not promise one
+    assert 50 < max(short_ax.get_lines()[0].get_ydata()) <= 100
+    assert short_ax.get_ylabel() == "val AUC (%)"
+    assert not short_ax.collections and "band" not in figure.get_suptitle()
+
+
+def test_seeds_get_a_min_max_band_and_the_title_says_so():
+    figure = curves_figure([_group("a", 50, 3), _group("b", 60, 1)])
+    (ax,) = figure.axes  # 50 and 60 epochs: one linear axis
+    assert ax.get_xscale() == "linear" and len(ax.collections) == 1
+    assert "band: min–max" in figure.get_suptitle()
+
+
+def test_many_epoch_counts_share_a_log_axis():
+    groups = [_group(f"g{e}", e, 1) for e in (5, 10, 20, 40, 80)]
+    (ax,) = curves_figure(groups).axes
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "epoch (log scale)"

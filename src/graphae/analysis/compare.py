@@ -8,9 +8,12 @@ import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphae.analysis.runs import RANKING_KEYS, SETTING_KEYS, RunRecord
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 METRICS = (
     "val_auc",
@@ -222,7 +225,21 @@ def _metric_label(metric: str) -> str:
 
 
 def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") -> Path | None:
-    """Save a PNG of ``metric`` per epoch, one line per group (in % for scores).
+    """Save :func:`curves_figure` as a PNG; ``None`` when no run has a history to draw.
+
+    Raises:
+        OutputError: ``path`` cannot be written (its folder is missing or
+            read-only, the disk is full); nothing is left behind.
+
+    """
+    from graphae.figures import save_figure
+
+    figure = curves_figure(groups, metric)
+    return None if figure is None else save_figure(figure, path, dpi=120)
+
+
+def curves_figure(groups: list[Group], metric: str = "val/auc") -> Figure | None:
+    """``metric`` per epoch, one line per group (in % for scores).
 
     The line is the mean over the group's seeds; with two or more seeds a
     shaded band spans their min and max (and the title says so). When the
@@ -232,15 +249,8 @@ def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") 
     to :data:`MAX_PANELS` epoch counts get one panel each, more share a log
     epoch axis. Each line ends in a dot at its last epoch. Returns ``None``
     when no run has a history to draw.
-
-    Raises:
-        OutputError: ``path`` cannot be written (its folder is missing or
-            read-only, the disk is full); nothing is left behind.
-
     """
     from matplotlib.figure import Figure
-
-    from graphae.figures import save_figure
 
     percent = _is_score(metric)
     curves = _curves(groups, metric, 100.0 if percent else 1.0)
@@ -252,15 +262,14 @@ def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") 
     fig = Figure(figsize=(8 if len(panels) == 1 else 4.5 * len(panels), 4.8))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     for ax, count in zip(axes, panels, strict=True):
-        for c in curves:
+        for i, c in enumerate(curves):  # one colour per group across the panels
             if count is not None and c.epochs != count:
                 continue
-            line = ax.plot(c.steps, c.mean, label=c.label, linewidth=1.5)[0]
-            ax.plot(c.steps[-1:], c.mean[-1:], "o", color=line.get_color(), markersize=4)
+            colour = f"C{i % 10}"
+            ax.plot(c.steps, c.mean, label=c.label, linewidth=1.5, color=colour)
+            ax.plot(c.steps[-1:], c.mean[-1:], "o", color=colour, markersize=4)
             if c.seeds > 1:
-                ax.fill_between(
-                    c.steps, c.low, c.high, color=line.get_color(), alpha=0.2, linewidth=0
-                )
+                ax.fill_between(c.steps, c.low, c.high, color=colour, alpha=0.2, linewidth=0)
         if spread and count is None:
             ax.set_xscale("log")
         ax.set_xlabel("epoch (log scale)" if spread and count is None else "epoch")
@@ -275,4 +284,4 @@ def plot_curves(groups: list[Group], path: str | Path, metric: str = "val/auc") 
         title += " (line: mean over seeds, band: min–max)"
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=120)
+    return fig

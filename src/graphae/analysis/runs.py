@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from graphae.artifacts.run_dir import CONFIG_FILE, METRICS_FILE
+from graphae.artifacts.run_dir import CONFIG_FILE, METRICS_FILE, RESUME_FILE
 
 HISTORY_FILE = "history.jsonl"
 #: Test ranking metrics (:mod:`graphae.evaluation.ranking`), read when a run has them.
@@ -83,7 +83,9 @@ def read_run(path: Path) -> RunRecord:
 
     """
     info = _read_json(path / CONFIG_FILE, missing="no config.json")
-    metrics = _read_json(path / METRICS_FILE, missing="unfinished (no metrics.json)")
+    resumable = (path / RESUME_FILE).is_file()  # a stopped run with a resume checkpoint
+    hint = f", resumable: graphae train --resume {path}" if resumable else ""
+    metrics = _read_json(path / METRICS_FILE, missing=f"unfinished (no metrics.json){hint}")
     if "val" not in metrics and "test" in metrics:
         raise ValueError("not a link-prediction run (e.g. an image VAE run); nothing to compare")
     try:
@@ -93,6 +95,8 @@ def read_run(path: Path) -> RunRecord:
             **info.get("settings", {}),
         }
         settings = {k: config.get(k) for k in SETTING_KEYS}
+        if settings["latent_dim"] is None:  # a baseline's embedding size
+            settings["latent_dim"] = config.get("dim")
         settings["objective"] = info.get("objective", settings.get("objective"))
         flat = {
             "val_auc": float(metrics["val"]["auc"]),

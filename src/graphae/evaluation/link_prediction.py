@@ -17,14 +17,15 @@ CHUNK_PAIRS = 1 << 20
 
 @torch.no_grad()
 def decode_in_chunks(
-    decode: Decode, z: torch.Tensor, pairs: torch.Tensor, chunk: int = CHUNK_PAIRS
+    decode: Decode, z: torch.Tensor, pairs: torch.Tensor, chunk: int | None = None
 ) -> torch.Tensor:
-    """``decode(z, pairs)`` computed :data:`CHUNK_PAIRS` pairs at a time, as one 1-d tensor.
+    """``decode(z, pairs)`` computed ``chunk`` pairs at a time, as one 1-d tensor.
 
     The same numbers as one call for decoders that score each pair on its
     own (the inner product, the MLP decoder in eval mode), in ``O(chunk · d)``
-    extra memory instead of ``O(k · d)``.
+    extra memory instead of ``O(k · d)``. ``chunk`` defaults to :data:`CHUNK_PAIRS`.
     """
+    chunk = chunk or CHUNK_PAIRS
     if pairs.shape[1] <= chunk:
         return decode(z, pairs).reshape(-1)
     parts = [

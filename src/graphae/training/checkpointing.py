@@ -91,7 +91,8 @@ class TrainState:
         pending: the metrics of ``epoch`` while its validation waits for the
             next forward pass (then not yet in ``history``), else ``None``.
         rng: torch's random state (:func:`rng_state`).
-        seconds: training time so far.
+        seconds: training time so far (wall).
+        cpu_seconds: training time so far (the process's CPU time).
 
     """
 
@@ -103,6 +104,7 @@ class TrainState:
     pending: dict[str, float] | None
     rng: dict[str, torch.Tensor]
     seconds: float
+    cpu_seconds: float
 
     @classmethod
     def capture(
@@ -114,6 +116,7 @@ class TrainState:
         history: list[dict[str, float]],
         pending: dict[str, float] | None,
         seconds: float,
+        cpu_seconds: float,
     ) -> TrainState:
         """The state now. Its tensors are the live ones (no copy): save it before the next step."""
         device = next(model.parameters()).device
@@ -126,6 +129,7 @@ class TrainState:
             pending=dict(pending) if pending is not None else None,
             rng=rng_state(device),
             seconds=seconds,
+            cpu_seconds=cpu_seconds,
         )
 
     def restore(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> None:

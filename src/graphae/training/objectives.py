@@ -138,16 +138,6 @@ class SampledObjective:
             draws = PairRounds(row, col, crow, first, self.num_nodes)
         return draws, usable
 
-    def sample_negatives(self, count: int, epoch: int = 1) -> torch.Tensor:
-        """``[2, k]`` independent uniform non-edges of ``epoch``, ordered pairs (k ≈ ``count``).
-
-        Draws that are edges or self-pairs are dropped.
-        """
-        draws, usable = self.draw_negatives(count, [epoch])
-        first = draws.first[0]
-        first = first[usable[0, first]]
-        return torch.stack([draws.row[0, first], draws.col[0, first]])
-
     def _draw_batch(self, start: int) -> None:
         """Draw the negatives of epochs ``start, start + 1, ...``, stacked after the positives."""
         epochs = range(start, start + self.rounds)

@@ -176,13 +176,14 @@ def fit(
     encode = getattr(objective, "encode", None)
     reuse = model.mode_independent() and encode is None
     pending: dict[str, float] | None = None  # epoch awaiting that validation
-    first, seconds_before = 1, 0.0
+    first, seconds_before, cpu_before = 1, 0.0, 0.0
     if resume_from is not None:  # weights, Adam, RNG, selection, history: as they were
         resume_from.restore(model, optimizer)
         state.load_state_dict(resume_from.selection)
         history.extend(resume_from.history)
         pending = dict(resume_from.pending) if resume_from.pending is not None else None
         first, seconds_before = resume_from.epoch + 1, resume_from.seconds
+        cpu_before = resume_from.cpu_seconds
 
     def close_epoch(metrics: dict[str, float], z: torch.Tensor | None) -> None:
         epoch = int(metrics.pop("epoch"))
@@ -234,9 +235,12 @@ def fit(
         due = checkpoint_every > 0 and epoch % checkpoint_every == 0 and epoch < epochs
         if checkpoint is not None and due:
             seconds = seconds_before + time.perf_counter() - start
+            cpu = cpu_before + time.process_time() - cpu_start
             selection = state.state_dict()
             checkpoint(
-                TrainState.capture(epoch, model, optimizer, selection, history, pending, seconds)
+                TrainState.capture(
+                    epoch, model, optimizer, selection, history, pending, seconds, cpu
+                )
             )
     bar.close()
     return FitResult(
@@ -246,5 +250,5 @@ def fit(
         best_state=state.best_state,
         seconds=seconds_before + time.perf_counter() - start,
         history=history,
-        cpu_seconds=time.process_time() - cpu_start,
+        cpu_seconds=cpu_before + time.process_time() - cpu_start,
     )

@@ -208,9 +208,8 @@ def draw_run(
     from graphae.figures import save_figure
 
     device = next(model.parameters()).device
-    label = (
-        f"VAE on {data.name}, z = {config.latent_dim}, {config.epochs} epochs, seed {config.seed}"
-    )
+    epochs = f"{config.epochs} epoch{'s' if config.epochs != 1 else ''}"
+    label = f"VAE on {data.name}, z = {config.latent_dim}, {epochs}, seed {config.seed}"
     generator = torch.Generator(device=device).manual_seed(config.seed)
     test_x = data.test_x[:32].to(device)
     pictures = {
