@@ -84,7 +84,8 @@ def run_one(nodes: int, edges: int, features: int, epochs: int, threads: int) ->
     out["epoch_s"] = metrics["train_seconds"] / epochs
     out["test_auc"] = metrics["test"]["auc"]
     out["train_peak"] = _status("VmHWM")
-    _progress(f"trained: {out['phases']}, {out['epoch_s']:.1f} s/epoch")
+    peak = out["train_peak"] / 2**30
+    _progress(f"trained: {out['phases']}, {out['epoch_s']:.1f} s/epoch, peak {peak:.2f} GiB")
     estimate = estimate_run(result.config, data, result.split, "sampled")
     out["estimate"] = estimate.peak
     out["estimate_stages"] = estimate.stages

@@ -23,7 +23,7 @@ import pytest
 
 from graphae.artifacts.run_dir import METRICS_FILE, RESUME_FILE
 from graphae.tracking.jsonl import JsonlTracker
-from graphae.training.checkpointing import load_train_state
+from graphae.training.checkpointing import checkpointed_epoch, load_train_state
 from tests.conftest import REPO, assert_one_line_error, cli
 
 FRIENDS = REPO / "examples" / "friends.csv"
@@ -44,9 +44,10 @@ def _start(tmp_path: Path, argv: list[str]) -> subprocess.Popen:
     )
 
 
-def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 180) -> None:
+def _wait_for(path: Path, process: subprocess.Popen, epoch: int = 0, timeout: float = 180) -> None:
+    """Wait until ``path``, a resume checkpoint, exists and holds ``epoch`` or a later one."""
     deadline = time.monotonic() + timeout
-    while not path.is_file():
+    while not path.is_file() or (checkpointed_epoch(path.parent) or 0) < epoch:
         assert process.poll() is None, process.communicate()[1]
         assert time.monotonic() < deadline, f"no {path.name} after {timeout} s"
         time.sleep(0.01)
@@ -57,13 +58,13 @@ def _numbers(run_dir: Path) -> dict:
     return {k: v for k, v in metrics.items() if k not in TIMINGS | {"resumed_from_epoch"}}
 
 
-def _kill_and_resume(capsys, tmp_path: Path, argv: list[str], delay: float) -> Path:
-    """Start ``argv``, SIGKILL it ``delay`` s after its first checkpoint, resume it in-process."""
+def _kill_and_resume(capsys, tmp_path: Path, argv: list[str], after: int) -> Path:
+    """Start ``argv``, SIGKILL it soon after its checkpoint of epoch ``after``, resume it."""
     run_dir = tmp_path / "runs" / "killed"
     process = _start(tmp_path, [*argv, "--name", "killed"])
     try:
-        _wait_for(run_dir / RESUME_FILE, process)
-        time.sleep(delay)  # into a random epoch after the checkpoint
+        _wait_for(run_dir / RESUME_FILE, process, after)
+        time.sleep(random.uniform(0, 0.05))  # into a random epoch after the checkpoint
         assert process.poll() is None, "the run finished before it was killed"
         process.kill()
         process.wait(timeout=60)
@@ -84,7 +85,7 @@ def test_quick_start_killed_after_epoch_100_resumes_to_the_same_metrics(
 ):
     argv = [*QUICK_START, "--data-root", data_root, "--runs-dir", tmp_path / "runs"]
     argv += ["--quiet", "--no-figures"]
-    run_dir = _kill_and_resume(capsys, tmp_path, argv, delay=random.uniform(0, 0.3))
+    run_dir = _kill_and_resume(capsys, tmp_path, argv, after=100)
     code, _, err = cli(capsys, *argv, "--name", "uninterrupted")
     assert code == 0, err
     resumed = json.loads((run_dir / METRICS_FILE).read_text())
@@ -98,10 +99,12 @@ def test_sampled_objective_killed_at_a_random_epoch_resumes_to_the_same_metrics(
     tmp_path, capsys, planted_files
 ):
     argv = ["train", "--edges", planted_files["edges"], "--features", planted_files["features"]]
-    argv += ["--model", "gae", "--objective", "sampled", "--dropout", "0.2", "--epochs", "1200"]
-    argv += ["--checkpoint-every", "30", "--threads", "1", "--quiet", "--no-figures"]
+    argv += ["--model", "gae", "--objective", "sampled", "--dropout", "0.2", "--epochs", "400"]
+    argv += ["--checkpoint-every", "25", "--threads", "1", "--quiet", "--no-figures"]
     argv += ["--runs-dir", tmp_path / "runs"]
-    run_dir = _kill_and_resume(capsys, tmp_path, argv, delay=random.uniform(0, 0.5))
+    after = random.choice([25, 50, 75, 100])
+    run_dir = _kill_and_resume(capsys, tmp_path, argv, after)
+    assert json.loads((run_dir / METRICS_FILE).read_text())["resumed_from_epoch"] >= after
     code, _, err = cli(capsys, *argv, "--name", "uninterrupted", "--checkpoint-every", "0")
     assert code == 0, err
     assert _numbers(run_dir) == _numbers(tmp_path / "runs" / "uninterrupted")

@@ -13,9 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphae.errors import ConfigError
+from graphae.presets import model_defaults
 
-MODELS = ("gae", "vgae")
-OBJECTIVES = ("auto", "dense", "sampled")
+MODELS = ("gae", "vgae", "maskgae")
+OBJECTIVES = ("auto", "dense", "sampled", "masked")
+ENCODERS = ("gcn", "linear")
+DECODERS = ("inner", "mlp")
+NORMS = ("none", "batch", "layer")
+ACTIVATIONS = ("relu", "elu")
+MASKS = ("none", "edge", "path")
 SELECT_METRICS = ("auc", "ap")
 TEST_GRAPHS = ("train", "train+val")
 SPLITS = ("edge", "inductive")
@@ -34,7 +40,7 @@ OUTPUT_SETTINGS = frozenset(
 class TrainConfig:
     """Every setting of a link-prediction run (serialised to ``config.json``)."""
 
-    model: str = "vgae"  # "gae" or "vgae"
+    model: str = "vgae"  # "gae", "vgae" or "maskgae"; None-valued model settings: its defaults
     # a Planetoid graph (Cora, CiteSeer, PubMed); with ``edges`` or ``train(data=...)``, the
     # graph's name. None: Cora, or the graph's own name (the edge file's, ``data.name``)
     dataset: str | None = None
@@ -50,13 +56,34 @@ class TrainConfig:
     weight_col: str | None = None  # edge-list column of positive weights (GCN normalisation)
     features: bool = True  # False: identity features (the paper's GAE*/VGAE*)
     normalize_features: bool = False  # rows scaled to sum 1 (PyG's NormalizeFeatures)
-    hidden_dim: int = 32  # width of the first GCN layer
-    latent_dim: int = 16  # embedding size (the second GCN layer)
-    epochs: int = 200  # full-batch training steps
-    lr: float = 0.01  # Adam learning rate
-    dropout: float = 0.0  # dropout on layer inputs (the paper uses none)
-    bias: bool = False  # GCN layers with a bias (PyG's GCNConv default; the paper has none)
-    objective: str = "auto"  # "dense" (paper), "sampled" (O(E)), "auto" picks
+    # Model settings: None takes the model's default on the data set (graphae.presets)
+    hidden_dim: int | None = None  # width of the inner GCN layers (gae/vgae 32, maskgae 128)
+    latent_dim: int | None = None  # embedding size, the last layer's width (16; maskgae 128)
+    epochs: int | None = None  # full-batch training steps (200; maskgae 500)
+    lr: float | None = None  # Adam learning rate (0.01)
+    dropout: float | None = None  # encoder dropout on layer inputs (0; maskgae 0.8, PubMed 0.2)
+    bias: bool | None = None  # GCN layers with a bias (the paper's have none; maskgae's do)
+    encoder: str | None = None  # "gcn" or "linear" (Salha et al. 2020: Z = Â X W)
+    layers: int | None = None  # graph convolutions of the GCN encoder (2; maskgae 1)
+    norm: str | None = None  # "none", "batch" or "layer" after each convolution (maskgae: batch)
+    residual: bool | None = None  # residual connections between GCN layers of equal width
+    activation: str | None = None  # "relu" or "elu" (maskgae) between GCN layers
+    activate_output: bool | None = None  # norm + activation after the last layer (maskgae)
+    propagate_before: int | None = None  # parameter-free Â steps on the inputs (SGC-style)
+    propagate_after: int | None = None  # parameter-free Â steps on the embeddings
+    decoder: str | None = None  # "inner" (z_u·z_v) or "mlp" (MLP on z_u ⊙ z_v, maskgae)
+    decoder_hidden: int | None = None  # width of the MLP decoders' inner layers (64)
+    decoder_layers: int | None = None  # linear maps of the MLP decoders (2)
+    decoder_dropout: float | None = None  # dropout in the MLP decoders (0)
+    degree_weight: float | None = None  # weight of the degree-decoder loss (maskgae 0.003)
+    mask: str | None = None  # "none", "edge" or "path": edges hidden from the encoder per step
+    mask_ratio: float | None = None  # share of edges masked (edge) or starting a walk (path)
+    walk_length: int | None = None  # steps of a path-mask walk (None: layers + 1)
+    weight_decay: float | None = None  # Adam's L2 penalty (maskgae 5e-5)
+    grad_clip: float | None = None  # clip the gradient norm to this, 0: never (maskgae 1)
+    # "dense" (paper), "sampled" (O(E)), "masked" (through the decoder; any mask, MLP decoder
+    # or degree loss needs it), "auto" picks
+    objective: str = "auto"
     # "auto" uses dense up to this many nodes (and always on Cora, CiteSeer, PubMed: the
     # paper's); sampled above, 8-38x faster per epoch at equal AUC on social-like graphs
     dense_max_nodes: int = 5_000
@@ -91,11 +118,45 @@ class TrainConfig:
         self.test_graph = str(self.test_graph).lower()
         self.split = str(self.split).lower()
         self.features_format = str(self.features_format).lower()
+        self._unset = self._resolve_model_settings()
         for name in ("source_col", "target_col", "weight_col"):
             value = getattr(self, name)
             if value is not None:
                 setattr(self, name, str(value))
         self.validate()
+
+    def _resolve_model_settings(self) -> frozenset[str]:
+        """Fill the unset (``None``) model settings from the model's defaults; return their names."""
+        require_choice("model", self.model, MODELS)
+        defaults = model_defaults(self.model, self.graph_name)
+        unset = frozenset(name for name in defaults if getattr(self, name) is None)
+        for name in unset:
+            value = defaults[name]
+            setattr(self, name, value.lower() if isinstance(value, str) else value)
+        for name in ("encoder", "norm", "activation", "decoder", "mask"):
+            setattr(self, name, str(getattr(self, name)).lower())
+        if self.walk_length is None and isinstance(self.layers, int):
+            self.walk_length = self.layers + 1
+        return unset
+
+    def with_overrides(self, **changes: Any) -> TrainConfig:
+        """A copy with ``changes``; settings this config took from its model's defaults are
+        taken again from the new model's (so ``model="maskgae"`` gets MaskGAE's widths).
+
+        Keys this version does not know are ignored (as :meth:`from_dict`).
+        """
+        values = {k: v for k, v in self.to_dict().items() if k not in self._unset}
+        return TrainConfig.from_dict({**values, **changes})
+
+    @property
+    def masked_objective(self) -> bool:
+        """Whether the run trains with the masked objective (through the model's decoder)."""
+        return (
+            self.objective == "masked"
+            or self.decoder != "inner"
+            or self.mask != "none"
+            or bool(self.degree_weight)
+        )
 
     def validate(self) -> None:
         """Raise :class:`ConfigError` naming the first invalid setting."""
@@ -116,6 +177,7 @@ class TrainConfig:
             )
         for name in ("hidden_dim", "latent_dim", "epochs", "eval_every", "dense_max_nodes"):
             require_positive_int(name, getattr(self, name))
+        self._validate_parts()
         every = self.checkpoint_every
         if not isinstance(every, int) or isinstance(every, bool) or every < 0:
             raise ConfigError(f"checkpoint-every must be 0 (none) or more epochs, got {every!r}")
@@ -143,6 +205,33 @@ class TrainConfig:
 
             parse_size(self.max_memory)
 
+    def _validate_parts(self) -> None:
+        """The model-part settings (encoder, decoder, mask, optimiser extras)."""
+        require_choice("encoder", self.encoder, ENCODERS)
+        require_choice("norm", self.norm, NORMS)
+        require_choice("activation", self.activation, ACTIVATIONS)
+        require_choice("decoder", self.decoder, DECODERS)
+        require_choice("mask", self.mask, MASKS)
+        for name in ("layers", "decoder_hidden", "decoder_layers", "walk_length"):
+            require_positive_int(name, getattr(self, name))
+        for name in ("propagate_before", "propagate_after"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(f"{flag(name)} must be a non-negative integer, got {value!r}")
+        if not _finite(self.decoder_dropout) or not 0.0 <= self.decoder_dropout < 1.0:
+            raise ConfigError(f"decoder-dropout must be in [0, 1), got {self.decoder_dropout!r}")
+        for name in ("degree_weight", "weight_decay", "grad_clip"):
+            value = getattr(self, name)
+            if not _finite(value) or value < 0:
+                raise ConfigError(f"{flag(name)} must be a non-negative number, got {value!r}")
+        if not _finite(self.mask_ratio) or not 0.0 < self.mask_ratio <= 1.0:
+            raise ConfigError(f"mask-ratio must be in (0, 1], got {self.mask_ratio!r}")
+        if self.masked_objective and self.objective in ("dense", "sampled"):
+            raise ConfigError(
+                f"the {self.objective} objective scores z_u · z_v over all training edges; an "
+                "MLP decoder, a mask or a degree loss train with --objective masked (or auto)"
+            )
+
     @property
     def graph_name(self) -> str:
         """The graph's name: ``dataset``, else the edge file's name, else Cora."""
@@ -162,6 +251,11 @@ class TrainConfig:
         model = self.model if self.features else f"{self.model}_nofeat"
         split = "_inductive" if self.split == "inductive" else ""
         graph = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.graph_name.lower())
+        # parts other than the model's own: e.g. gae_mlpdec_..., vgae_edgemask_...
+        own = model_defaults(self.model, self.graph_name)
+        for key, tag in (("encoder", "{}"), ("decoder", "{}dec"), ("mask", "{}mask")):
+            if getattr(self, key) != own[key]:
+                model += "_" + tag.format(getattr(self, key))
         return f"{model}_{graph}_{self.latent_dim}d_{self.epochs}ep{split}"
 
     def result_settings(self) -> dict[str, Any]:

@@ -88,6 +88,40 @@ def test_a_failed_run_is_marked_failed_without_artifacts(store, tmp_path):
     assert client.list_artifacts(run.info.run_id) == []
 
 
+def test_mlflow_failing_mid_run_warns_and_keeps_the_run(store, planted, tmp_path, monkeypatch):
+    from graphae import TrainConfig, train
+    from graphae.tracking.mlflow import MlflowWarning
+
+    tracker = MlflowTracker(store)
+    tracker.flush_seconds = 0.0  # send every epoch
+    real_start = tracker.start_run
+
+    def start_then_break(run_dir):
+        real_start(run_dir)
+        client = tracker.client
+
+        class GoneAway:  # the server stops answering after the params
+            calls = 0
+
+            def __getattr__(self, name):
+                if name in ("log_batch", "log_artifacts", "log_figure"):
+                    GoneAway.calls += 1
+                    if GoneAway.calls > 1:
+                        raise ConnectionError("server went away\nlong traceback text")
+                return getattr(client, name)
+
+        tracker.client = GoneAway()
+
+    monkeypatch.setattr(tracker, "start_run", start_then_break)
+    config = TrainConfig(epochs=5, runs_dir=str(tmp_path), quiet=True)
+    expected = r"incomplete \(logging metrics: server went away\); the graphae run goes on"
+    with pytest.warns(MlflowWarning, match=expected):
+        result = train(config, data=planted, trackers=[tracker])
+    assert (result.run_dir / "metrics.json").is_file()  # the run itself is complete and kept
+    _, (run,) = _runs(store)
+    assert run.info.status == "FAILED" and run.data.params["epochs"] == "5"
+
+
 def test_an_unusable_store_is_a_config_error(tmp_path, monkeypatch):
     from graphae.errors import ConfigError
 
@@ -111,6 +145,21 @@ def test_cli_train_and_sweep_log_to_mlflow(store, data_root, tmp_path, capsys):
     assert sorted(r.data.params["latent_dim"] for r in runs) == ["16", "2", "4"]
     assert main([*argv, "--tracker", "wandb"]) == 2
     assert "unknown tracker 'wandb'" in capsys.readouterr().err
+
+
+def test_cli_vae_logs_to_mlflow(store, tmp_path, capsys):
+    from graphae.cli import main
+
+    argv = ["vae", "--dataset", "digits", "--epochs", "2", "--hidden", "16", "--quiet"]
+    argv += ["--train-size", "200", "--test-size", "50", "--runs-dir", str(tmp_path)]
+    assert main([*argv, "--mlflow-uri", store, "--mlflow-experiment", "images"]) == 0
+    capsys.readouterr()
+    client, (run,) = _runs(store, "images")
+    assert run.data.params["model"] == "vae" and run.data.params["latent_dim"] == "2"
+    history = client.get_metric_history(run.info.run_id, "test/neg_elbo")
+    assert [m.step for m in history] == [1, 2]
+    figures = {a.path for a in client.list_artifacts(run.info.run_id, "figures")}
+    assert {"figures/manifold.png", "figures/samples.png", "figures/elbo.png"} <= figures
 
 
 @pytest.mark.slow

@@ -19,15 +19,20 @@ What is logged:
 MLflow allows letters, digits and ``_ - . / : space`` in names: ``@`` is
 written ``_at_`` (``test/hits@20`` -> ``test/hits_at_20``), anything else
 ``_``. MLflow is imported only when a run starts; a missing MLflow is a
-:class:`~graphae.errors.ConfigError` when the tracker is made.
+:class:`~graphae.errors.ConfigError` when the tracker is made, and so is a
+store that cannot be opened when a run starts. Later MLflow errors never stop
+a run (see :class:`MlflowTracker`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import re
 import time
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,16 +62,29 @@ def mlflow_available() -> bool:
     return importlib.util.find_spec("mlflow") is not None
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+class MlflowWarning(RuntimeWarning):
+    """MLflow failed during a run: the run goes on, its copy in MLflow is incomplete."""
+
+
 class MlflowTracker(Tracker):
     """Log runs to an MLflow tracking store (a local folder or database, or a server).
 
     The same tracker may follow several runs in turn (a sweep): each
-    ``start_run`` opens a new MLflow run.
+    ``start_run`` opens a new MLflow run. A store that cannot be opened stops
+    the run before training (:class:`~graphae.errors.ConfigError`); a failure
+    after that (a server gone away) never stops or removes the run: it is
+    reported once as an :class:`MlflowWarning`, and the MLflow run is marked
+    ``FAILED``.
 
     Args:
-        tracking_uri (str, optional): where MLflow stores runs, e.g. ``./mlruns``,
-            ``sqlite:///mlflow.db`` or ``http://host:5000``. (default: ``None``:
-            ``$MLFLOW_TRACKING_URI``, else MLflow's local default)
+        tracking_uri (str, optional): where MLflow stores runs, e.g.
+            ``sqlite:///mlflow.db``, ``http://host:5000`` or ``./mlruns``.
+            (default: ``None``: ``$MLFLOW_TRACKING_URI``, else MLflow's local default)
         experiment (str, optional): MLflow experiment name, created when
             missing. (default: ``$MLFLOW_EXPERIMENT_NAME``, else ``"graphae"``)
 
@@ -90,6 +108,7 @@ class MlflowTracker(Tracker):
         self.client: Any = None
         self.run_id: str | None = None
         self.run_dir: Path | None = None
+        self.failure: str | None = None  # the first MLflow error of the current run
         self._params: dict[str, str] = {}
         self._pending: list[Any] = []
         self._last_flush = 0.0
@@ -105,7 +124,7 @@ class MlflowTracker(Tracker):
         from mlflow.tracking import MlflowClient
 
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self._params, self._pending = {}, []
+        self._params, self._pending, self.failure = {}, [], None
         self._last_flush = time.monotonic()
         try:
             self.client = MlflowClient(tracking_uri=self.tracking_uri)
@@ -121,9 +140,23 @@ class MlflowTracker(Tracker):
             )
         except Exception as exc:  # MLflow raises many kinds; the first line says what
             where = self.tracking_uri or "MLflow's default store"
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ConfigError(f"cannot log to MLflow ({where}): {reason}") from None
+            raise ConfigError(f"cannot log to MLflow ({where}): {_first_line(exc)}") from None
         self.run_id = run.info.run_id
+
+    @contextlib.contextmanager
+    def _reported(self, what: str) -> Iterator[None]:
+        """Turn an MLflow error into one :class:`MlflowWarning` per run; the run goes on."""
+        try:
+            yield
+        except Exception as exc:
+            if self.failure is None:
+                self.failure = f"{what}: {_first_line(exc)}"
+                warnings.warn(
+                    f"MLflow run {self.run_id} is incomplete ({self.failure}); "
+                    "the graphae run goes on",
+                    MlflowWarning,
+                    stacklevel=4,
+                )
 
     def log_params(self, params: dict[str, Any]) -> None:
         """Log the settings not logged yet (MLflow params cannot change once set)."""
@@ -137,8 +170,10 @@ class MlflowTracker(Tracker):
             if key not in self._params:
                 new[key] = self._params[key] = str(value)[:MAX_PARAM_LENGTH]
         items = [Param(k, v) for k, v in new.items()]
-        for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
-            self.client.log_batch(self.run_id, params=items[start : start + MAX_PARAMS_PER_BATCH])
+        with self._reported("logging params"):
+            for start in range(0, len(items), MAX_PARAMS_PER_BATCH):
+                batch = items[start : start + MAX_PARAMS_PER_BATCH]
+                self.client.log_batch(self.run_id, params=batch)
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Queue the metrics at ``step``; they are sent about every :attr:`flush_seconds`."""
@@ -155,31 +190,32 @@ class MlflowTracker(Tracker):
 
     def _flush(self) -> None:
         pending, self._pending = self._pending, []
-        size = MAX_METRICS_PER_BATCH
-        for start in range(0, len(pending), size):
-            self.client.log_batch(self.run_id, metrics=pending[start : start + size])
         self._last_flush = time.monotonic()
+        size = MAX_METRICS_PER_BATCH
+        with self._reported("logging metrics"):
+            for start in range(0, len(pending), size):
+                self.client.log_batch(self.run_id, metrics=pending[start : start + size])
 
     def log_figure(self, tag: str, figure: Figure, step: int | None = None) -> None:
         """Log the figure as the artifact ``<tag>.png``."""
         if self.run_id is not None:
-            self.client.log_figure(self.run_id, figure, f"{tag}.png")
+            with self._reported("logging a figure"):
+                self.client.log_figure(self.run_id, figure, f"{tag}.png")
 
     def end_run(self, success: bool = True) -> None:
         """Send the queued metrics and (on success) the run folder; mark the run ended.
 
-        A failed run is marked ``FAILED`` and its folder, which graphae
-        removes, is not uploaded.
+        The MLflow run is ``FINISHED`` when the graphae run succeeded and
+        everything reached MLflow, else ``FAILED``. A failed graphae run's
+        folder, which graphae removes, is not uploaded.
         """
         if self.run_id is None:
             return
-        run_id, status = self.run_id, "FAILED"
-        try:
-            self._flush()
-            if success and self.run_dir is not None and self.run_dir.is_dir():
-                self.client.log_artifacts(run_id, str(self.run_dir), artifact_path="run")
-            if success:
-                status = "FINISHED"
-        finally:
-            self.run_id = None
-            self.client.set_terminated(run_id, status)
+        self._flush()
+        if success and self.run_dir is not None and self.run_dir.is_dir():
+            with self._reported("uploading the run folder"):
+                self.client.log_artifacts(self.run_id, str(self.run_dir), artifact_path="run")
+        status = "FINISHED" if success and self.failure is None else "FAILED"
+        with self._reported("ending the run"):
+            self.client.set_terminated(self.run_id, status)
+        self.run_id = None
