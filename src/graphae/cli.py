@@ -38,8 +38,13 @@ from typing import TYPE_CHECKING, NoReturn
 from graphae.analysis.compare import METRICS
 from graphae.artifacts.atomic import USER_FIXABLE_ERRNOS, exit_code
 from graphae.config import (
+    ACTIVATIONS,
+    DECODERS,
+    ENCODERS,
     FEATURE_FORMATS,
+    MASKS,
     MODELS,
+    NORMS,
     OBJECTIVES,
     SELECT_METRICS,
     SPLITS,
@@ -142,22 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="scale each node's features to sum 1 (PyG's NormalizeFeatures; the paper "
         "uses them as given)",
     )
-    train.add_argument("--hidden-dim", type=int, default=defaults.hidden_dim)
-    train.add_argument("--latent-dim", type=int, default=defaults.latent_dim)
-    train.add_argument("--epochs", type=int, default=defaults.epochs)
-    train.add_argument("--lr", type=float, default=defaults.lr)
-    train.add_argument("--dropout", type=float, default=defaults.dropout)
-    train.add_argument(
-        "--bias",
-        action="store_true",
-        help="GCN layers with a bias (PyG's GCNConv default; the paper's have none)",
-    )
+    _add_model_settings(train)
     train.add_argument(
         "--objective",
         choices=OBJECTIVES,
         default=defaults.objective,
         help="dense: the paper's full-adjacency loss; sampled: edges vs as many "
-        "random non-edges; auto: dense up to --dense-max-nodes nodes",
+        "random non-edges; masked: masked (or all) edges vs as many random non-edges "
+        "through the model's decoder, what --decoder mlp, --mask and --degree-weight "
+        "need; auto: masked where needed, else dense up to --dense-max-nodes nodes",
     )
     train.add_argument("--dense-max-nodes", type=int, default=defaults.dense_max_nodes)
     train.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
@@ -261,7 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
         "directory named by what differs, e.g. gae_citeseer_2d_100ep_seed0.",
         formatter_class=_HelpFormatter,
     )
-    sweep.add_argument("--model", nargs="+", choices=MODELS, default=[defaults.model])
+    # maskgae's defaults are not swept yet: a sweep varies settings of one base config
+    sweep.add_argument("--model", nargs="+", choices=("gae", "vgae"), default=[defaults.model])
     sweep.add_argument("--dataset", nargs="+", default=["Cora"])
     sweep.add_argument("--latent-dim", nargs="+", type=int, default=[defaults.latent_dim])
     sweep.add_argument("--epochs", nargs="+", type=int, default=[defaults.epochs])
@@ -298,6 +297,98 @@ def build_parser() -> argparse.ArgumentParser:
             "change the last bits of results",
         )
     return parser
+
+
+def _add_model_settings(train: argparse.ArgumentParser) -> None:
+    """``graphae train``'s model settings; unset ones take the model's defaults (presets)."""
+    group = train.add_argument_group(
+        "model (unset: the --model's defaults on the data set, listed in graphae.presets; "
+        "gae/vgae: the 2016 paper's, maskgae: MaskGAE's)"
+    )
+    unset = argparse.SUPPRESS  # absent from the settings: TrainConfig takes the model's
+    group.add_argument(
+        "--hidden-dim", type=int, default=unset, help="inner GCN layers' width (32; maskgae 128)"
+    )
+    group.add_argument(
+        "--latent-dim", type=int, default=unset, help="embedding size (16; maskgae 128)"
+    )
+    group.add_argument("--epochs", type=int, default=unset, help="steps (200; maskgae 500)")
+    group.add_argument("--lr", type=float, default=unset, help="Adam learning rate (0.01)")
+    group.add_argument(
+        "--dropout", type=float, default=unset, help="encoder dropout (0; maskgae 0.8, PubMed 0.2)"
+    )
+    group.add_argument(
+        "--bias",
+        action=argparse.BooleanOptionalAction,
+        default=unset,
+        help="GCN layers with a bias (PyG's GCNConv default and maskgae's; the paper's have none)",
+    )
+    group.add_argument(
+        "--encoder",
+        choices=ENCODERS,
+        default=unset,
+        help="gcn; linear: Z = ÂXW (Salha et al. 2020)",
+    )
+    group.add_argument("--layers", type=int, default=unset, help="GCN layers (2; maskgae 1)")
+    group.add_argument(
+        "--norm", choices=NORMS, default=unset, help="after each GCN layer (none; maskgae batch)"
+    )
+    group.add_argument(
+        "--residual",
+        action=argparse.BooleanOptionalAction,
+        default=unset,
+        help="residual connections between GCN layers of equal width",
+    )
+    group.add_argument("--activation", choices=ACTIVATIONS, default=unset, help="relu; maskgae elu")
+    group.add_argument(
+        "--activate-output",
+        action=argparse.BooleanOptionalAction,
+        default=unset,
+        help="norm and activation after the last GCN layer too (maskgae)",
+    )
+    group.add_argument(
+        "--propagate-before", type=int, default=unset, help="parameter-free Â steps on the inputs"
+    )
+    group.add_argument(
+        "--propagate-after", type=int, default=unset, help="parameter-free Â steps on the output"
+    )
+    group.add_argument(
+        "--decoder",
+        choices=DECODERS,
+        default=unset,
+        help="inner: z_u·z_v; mlp: MLP on z_u ⊙ z_v (maskgae)",
+    )
+    group.add_argument("--decoder-hidden", type=int, default=unset, help="MLP decoder width (64)")
+    group.add_argument("--decoder-layers", type=int, default=unset, help="MLP decoder layers (2)")
+    group.add_argument("--decoder-dropout", type=float, default=unset, help="MLP decoder dropout")
+    group.add_argument(
+        "--degree-weight",
+        type=float,
+        default=unset,
+        help="weight of a degree-regression decoder's loss (0; maskgae 0.003)",
+    )
+    group.add_argument(
+        "--mask",
+        choices=MASKS,
+        default=unset,
+        help="hide edges from the encoder each step and reconstruct them: edge (a uniform "
+        "share) or path (random walks) (none; maskgae edge)",
+    )
+    group.add_argument(
+        "--mask-ratio",
+        type=float,
+        default=unset,
+        help="share of edges masked (edge) or starting a walk (path) (0.7)",
+    )
+    group.add_argument(
+        "--walk-length", type=int, default=unset, help="path-mask walk steps (--layers + 1)"
+    )
+    group.add_argument(
+        "--weight-decay", type=float, default=unset, help="Adam's L2 penalty (0; maskgae 5e-5)"
+    )
+    group.add_argument(
+        "--grad-clip", type=float, default=unset, help="gradient norm clip, 0: none (maskgae 1)"
+    )
 
 
 def _version() -> str:

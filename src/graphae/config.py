@@ -126,7 +126,7 @@ class TrainConfig:
         self.validate()
 
     def _resolve_model_settings(self) -> frozenset[str]:
-        """Fill the unset (``None``) model settings from the model's defaults; return their names."""
+        """Fill unset (``None``) model settings with the model's defaults; return their names."""
         require_choice("model", self.model, MODELS)
         defaults = model_defaults(self.model, self.graph_name)
         unset = frozenset(name for name in defaults if getattr(self, name) is None)
@@ -140,9 +140,10 @@ class TrainConfig:
         return unset
 
     def with_overrides(self, **changes: Any) -> TrainConfig:
-        """A copy with ``changes``; settings this config took from its model's defaults are
-        taken again from the new model's (so ``model="maskgae"`` gets MaskGAE's widths).
+        """A copy with ``changes``, the model's defaults taken again where none was given.
 
+        Settings this config took from its model's defaults are taken again
+        from the new model's (so ``model="maskgae"`` gets MaskGAE's widths).
         Keys this version does not know are ignored (as :meth:`from_dict`).
         """
         values = {k: v for k, v in self.to_dict().items() if k not in self._unset}

@@ -16,7 +16,7 @@ from graphae.artifacts.run_dir import CHECKPOINT_FILE
 from graphae.config import TrainConfig
 from graphae.errors import DataError
 from graphae.nn.autoencoders import GAE
-from graphae.nn.factory import build_model
+from graphae.nn.factory import build_from_config
 
 
 def save_checkpoint(
@@ -59,14 +59,7 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> tuple[GAE, T
         path = path / CHECKPOINT_FILE
     state = read_checkpoint(path, map_location)
     config = TrainConfig.from_dict(state["config"])
-    model = build_model(
-        config.model,
-        state["in_dim"],
-        config.hidden_dim,
-        config.latent_dim,
-        config.dropout,
-        config.bias,
-    )
+    model = build_from_config(config, state["in_dim"])  # the same parts, decoders included
     model.load_state_dict(state["state_dict"])
     return model.eval(), config
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import torch
 from torch import nn
 
@@ -62,9 +64,7 @@ class MLP(nn.Module):
         if layers < 1:
             raise ValueError(f"an MLP needs at least one layer, got {layers}")
         widths = [in_dim] + [hidden_dim] * (layers - 1) + [out_dim]
-        self.linears = nn.ModuleList(
-            nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True)
-        )
+        self.linears = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
         self.dropout = nn.Dropout(dropout)
         self.activation = ACTIVATIONS[activation]()
         self.dropout_after = dropout_after

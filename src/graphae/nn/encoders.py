@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import Any
 
@@ -115,7 +116,6 @@ class VariationalGCNEncoder(nn.Module):
         return mu, logstd
 
 
-
 #: activations of the configurable encoders, by name
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "elu": nn.ELU}
 #: node-wise normalisations of the configurable encoders, by name (``"none"``: identity)
@@ -149,7 +149,7 @@ class SparseFeatures:
 
     def __init__(self, x: torch.Tensor) -> None:
         self.x = x
-        n, f = x.shape
+        n = x.shape[0]
         crow, col = x.crow_indices().long(), x.col_indices().long()
         self.row = torch.repeat_interleave(torch.arange(n, device=x.device), crow.diff())
         self.col = col
@@ -307,9 +307,7 @@ class GCNStackEncoder(nn.Module):
         widths = [in_dim] + [hidden_dim] * (layers - 1) + [latent_dim]
         self.dropout, self.norm, self.residual = dropout, norm, residual
         self.propagate_before, self.propagate_after = propagate_before, propagate_after
-        self.convs = nn.ModuleList(
-            GraphConv(a, b, dropout) for a, b in zip(widths[:-1], widths[1:], strict=True)
-        )
+        self.convs = nn.ModuleList(GraphConv(a, b, dropout) for a, b in itertools.pairwise(widths))
         self.biases = nn.ParameterList(
             nn.Parameter(torch.zeros(width)) for width in widths[1:] if bias
         )
@@ -370,7 +368,9 @@ class VariationalGCNStackEncoder(GCNStackEncoder):
     :class:`GCNStackEncoder` (``activate_output`` does not apply).
     """
 
-    def __init__(self, in_dim: int, hidden_dim: int = 128, latent_dim: int = 128, **kwargs: Any):
+    def __init__(
+        self, in_dim: int, hidden_dim: int = 128, latent_dim: int = 128, **kwargs: Any
+    ) -> None:
         kwargs["activate_output"] = False
         super().__init__(in_dim, hidden_dim, latent_dim, **kwargs)
         last = self.convs[-1]
@@ -444,7 +444,8 @@ class VariationalLinearEncoder(nn.Module):
         in_dim (int): feature width F (or N for identity features).
         hidden_dim (int, optional): unused (one layer); kept for a common signature.
         latent_dim (int, optional): embedding size. (default: ``16``)
-        dropout (float, optional): dropout on the input (each head draws its own). (default: ``0.0``)
+        dropout (float, optional): dropout on the input, each head its own draw.
+            (default: ``0.0``)
         bias (bool, optional): biases (the paper's have none). (default: ``False``)
 
     """

@@ -94,7 +94,7 @@ class MaskedObjective:
         seed: int = 0,
         edge_weight: torch.Tensor | None = None,
     ) -> MaskedObjective:
-        """The objective for ``model``: its ``decode`` and, with ``degree_weight``, its degree decoder."""
+        """The objective for ``model``: its ``decode`` and (``degree_weight``) degree decoder."""
         degree = getattr(model, "degree_decoder", None) if degree_weight else None
         return cls(
             train_edge_index,
@@ -113,9 +113,7 @@ class MaskedObjective:
             return torch.zeros(self.graph.num_edges, dtype=torch.bool)
         return self.mask(self.graph, epoch_generator(self.seed, epoch, MASKS))
 
-    def encode(
-        self, model: GAE, x: torch.Tensor | None, adj: torch.Tensor, epoch: int
-    ) -> Encoding:
+    def encode(self, model: GAE, x: torch.Tensor | None, adj: torch.Tensor, epoch: int) -> Encoding:
         """The model's encoding of ``epoch``'s visible graph (``adj`` itself without a mask)."""
         if self.mask is None:
             self._targets[epoch] = self.graph.edges
@@ -133,7 +131,7 @@ class MaskedObjective:
         return self.graph.edges if self.mask is None else self.graph.edges[:, self.masked(epoch)]
 
     def negatives(self, count: int, epoch: int) -> torch.Tensor:
-        """``[2, k]`` uniform node pairs of ``epoch``, training edges and self-pairs left out (k ≈ count)."""
+        """``[2, k]`` uniform pairs of ``epoch`` (k ≈ count): edges and self-pairs left out."""
         generator = epoch_generator(self.seed, epoch, NEGATIVES)
         pairs = torch.randint(0, self.num_nodes, (2, count), generator=generator)
         return pairs[:, ~self.excluded.contains(pairs[0], pairs[1])]
