@@ -77,6 +77,7 @@ def _kill_and_resume(capsys, tmp_path: Path, argv: list[str], after: int) -> Pat
     code, out, err = cli(capsys, "train", "--resume", run_dir, "--threads", "1", "--quiet")
     assert code == 0, err
     assert f"run directory: {run_dir}" in out
+    assert "  resumed from its checkpoint of epoch " in out
     return run_dir
 
 

@@ -433,6 +433,8 @@ def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
         f"{label} on {config.dataset} ({result.objective} objective, {config.epochs} epochs, "
         f"seed {config.seed}, {m['train_seconds']:.1f} s)"
     )
+    if m.get("resumed_from_epoch"):
+        print(f"  resumed from its checkpoint of epoch {m['resumed_from_epoch']}")
     if m.get("cold_test_pairs"):
         where = "held-out nodes" if config.split == "inductive" else "nodes with no training edge"
         print(f"  {m['cold_test_pairs']:,} of the test pairs touch {where}")

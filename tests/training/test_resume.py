@@ -114,7 +114,7 @@ def _assert_same_run(resumed: Path, reference: Path) -> None:
     assert not (resumed / RESUME_FILE).exists()  # finished: no longer resumable
 
 
-# GAE/VGAE x dense/sampled; dropout (torch's RNG, and no validation from the
+# GAE/VGAE x dense/sampled, MaskGAE; dropout (torch's RNG, and no validation from the
 # training pass); dropout 0 (epoch t validated by the pass of t+1: pending at
 # a checkpoint); validation every other epoch
 CASES = [
@@ -122,6 +122,7 @@ CASES = [
     ("vgae", "dense", 0.2, 1),
     ("gae", "sampled", 0.3, 2),
     ("vgae", "sampled", 0.0, 1),
+    ("maskgae", "masked", 0.5, 1),  # a new mask each epoch, batch norm's running statistics
 ]
 
 

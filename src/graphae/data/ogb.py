@@ -218,9 +218,9 @@ def _read_raw(name: str, meta: dict[str, str], folder: Path) -> dict[str, Any]:
         raise DataError(f"could not read {name} from {raw}: {_short(exc)}") from exc
     split = _read_split(name, _split_dir(folder, meta))
     features = graph.get("node_feat")
+    # the raw edges are the training edges again: the graph is built from the split's
     return {
         "num_nodes": torch.tensor(int(graph["num_nodes"])),
-        "edge_index": torch.from_numpy(np.ascontiguousarray(graph["edge_index"])).long(),
         "x": None if features is None else torch.from_numpy(features.astype(np.float32)),
         **split,
     }

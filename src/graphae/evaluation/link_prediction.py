@@ -99,5 +99,6 @@ def link_scores(
     For curves: ROC from the logits, PR curves from ``torch.sigmoid(logits)``.
     """
     logits = torch.cat([decode_in_chunks(decode, z, pos), decode_in_chunks(decode, z, neg)])
-    labels = torch.cat([torch.ones(pos.shape[1]), torch.zeros(neg.shape[1])])
+    labels = torch.zeros(len(logits), device=logits.device)  # where the logits are (cuda)
+    labels[: pos.shape[1]] = 1.0
     return labels, logits

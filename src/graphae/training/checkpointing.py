@@ -28,9 +28,13 @@ The objectives need no state: the sampled objective's negatives of epoch
 :math:`t` come from a generator seeded by ``(seed, t)`` alone
 (:mod:`graphae.training.rng`), and the dense objective draws nothing.
 
-Cost on Cora (VGAE, 47k parameters): a 0.75 MB file, written in ~3 ms, i.e.
-0.03 ms per epoch at the default of one checkpoint every 100 epochs
-(``benchmarks/resume_cost.py``).
+Cost, measured on the quick start (VGAE on Cora, 200 epochs, one thread, a
+busy 2-core machine; ``benchmarks/resume_cost.py``): ``resume.pt`` is 0.79 MB
+(weights, Adam's two moments, the best weights) and takes 2–7 ms to write,
+so the default of one checkpoint every 100 epochs spends ~4 ms of a 6–8 s
+run (0.04%); a checkpoint every epoch would add ~14%. The file grows with the
+parameters (×4), not with the graph, except with identity features
+(``--no-features``: an N × hidden first layer).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ graph without them and the decoder learns to reconstruct them. Two masks:
 * :class:`EdgeMask`: a uniform share ``ρ`` of the undirected training edges;
 * :class:`PathMask`: the edges of random walks of ``L`` steps, one walk
   started on each of a uniform share ``ρ`` of the edges (from a random end,
-  along that edge first). Walks hit about ``1 - e^{-ρL}`` of the edges.
+  along that edge first). Walks mask about ``1 - (1 - ρ) e^{-ρ(L-1)}`` of
+  the edges (Cora, ``ρ = 0.5``, ``L = 2``: 70%).
 
 Masks act on undirected edges: a masked edge is gone in both directions from
 the encoder's graph (MaskGAE's code masks the two directions of an edge

@@ -91,10 +91,11 @@ def make_adam(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> t
     default implementation is used.
     """
     params = list(model.parameters())
+    decay = {"weight_decay": weight_decay} if weight_decay else {}  # Adam's L2 penalty
     try:
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay, fused=True)
+        return torch.optim.Adam(params, lr=lr, fused=True, **decay)
     except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
+        return torch.optim.Adam(params, lr=lr, **decay)
 
 
 def _divergence_hint(lr: float) -> str:
