@@ -169,7 +169,7 @@ def test_degree_decoder_learns_degrees(graph):
 @pytest.mark.parametrize("name", ["gae", "vgae", "maskgae"])
 def test_every_encoder_and_decoder_compose(graph, name, encoder, decoder):
     x, adj = graph
-    parts = ModelParts(encoder=encoder, decoder=decoder, layers=1, norm="batch", degree_decoder=True)
+    parts = ModelParts(encoder, layers=1, norm="batch", decoder=decoder, degree_decoder=True)
     model = build_model(name, x.shape[1], 8, 4, 0.2, True, parts)
     assert isinstance(model, VGAE if name == "vgae" else GAE)
     assert isinstance(model.decoder, DECODERS[decoder])
