@@ -129,14 +129,10 @@ class SampledObjective:
         self-pair (a fraction ``(E + N) / N²`` of draws, 0.16% on Cora); both
         entries of a pair agree.
         """
-        generators = [epoch_generator(self.seed, epoch, NEGATIVES) for epoch in epochs]
+        device = self.device  # drawn where the model trains (a GPU's own random stream)
+        generators = [epoch_generator(self.seed, epoch, NEGATIVES, device) for epoch in epochs]
         draws = PairRounds.draw(count, self.num_nodes, generators)
-        row, col = draws.row.to(self.device), draws.col.to(self.device)
-        usable = ~self.excluded.contains(row, col)
-        if self.device.type != "cpu":
-            crow, first = draws.crow.to(self.device), draws.first.to(self.device)
-            draws = PairRounds(row, col, crow, first, self.num_nodes)
-        return draws, usable
+        return draws, ~self.excluded.contains(draws.row, draws.col)
 
     def _draw_batch(self, start: int) -> None:
         """Draw the negatives of epochs ``start, start + 1, ...``, stacked after the positives."""
