@@ -8,6 +8,7 @@ from graphae.cli import main
 from graphae.config import TrainConfig
 from graphae.errors import ConfigError
 from graphae.sweep import expand, run_name, run_sweep
+from graphae.tracking.base import Tracker
 
 
 def test_expand_is_the_cartesian_product():
@@ -107,3 +108,36 @@ def test_help_shows_no_misleading_defaults_for_flags(command, capsys):
     if command == "sweep":
         assert "--no-figures write no PNGs (without it, each run writes latent.png" in text
         assert "--tracker NAME" in text and "--mlflow-uri URI" in text
+
+
+class _StopAt(Tracker):
+    """Raises ``KeyboardInterrupt`` (Ctrl-C) when ``epoch`` is logged."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def log_metrics(self, metrics, step=None):
+        if step == self.epoch:
+            raise KeyboardInterrupt
+
+
+def test_sweep_resumes_a_run_stopped_after_a_checkpoint(data_root, tmp_path):
+    base = TrainConfig(
+        data_root=str(data_root),
+        runs_dir=str(tmp_path / "a"),
+        quiet=True,
+        figures=False,
+        checkpoint_every=10,
+    )
+    grid = {"model": ["gae"], "dataset": ["Cora"], "epochs": [30]}
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(grid, base, trackers=[_StopAt(25)])
+    (stopped,) = (tmp_path / "a").iterdir()
+    assert (stopped / "resume.pt").is_file() and not (stopped / "metrics.json").exists()
+    lines = []
+    resumed = run_sweep(grid, base, log=lines.append)
+    assert any("resuming" in line for line in lines)
+    metrics = json.loads((stopped / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] == 20
+    never_stopped = run_sweep(grid, replace(base, runs_dir=str(tmp_path / "b")))
+    assert resumed[0]["test"] == never_stopped[0]["test"]

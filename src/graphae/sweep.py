@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from graphae.artifacts.run_dir import finished_metrics, is_complete, write_json
+from graphae.artifacts.run_dir import finished_metrics, is_complete, resumable_with, write_json
 from graphae.config import TrainConfig
 from graphae.errors import ConfigError
 from graphae.tracking.base import Tracker
@@ -73,7 +73,7 @@ def run_sweep(
         list: one summary dict per combination (name, settings, metrics, skipped).
 
     """
-    from graphae.pipeline import train
+    from graphae.pipeline import resume, train
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     base = base or TrainConfig()
@@ -95,13 +95,18 @@ def run_sweep(
         if skipped:
             log(f"{label}: done before, skipped")
         else:
-            if run_dir.is_dir() and not is_complete(run_dir):
-                shutil.rmtree(run_dir)  # an interrupted run of this sweep
+            resumable = resumable_with(run_dir, settings, defaults)
+            if run_dir.is_dir() and not is_complete(run_dir) and not resumable:
+                shutil.rmtree(run_dir)  # an interrupted run of this sweep, not resumable
             left = len(configs) - index + 1
             eta = f"{sum(durations) / len(durations) * left:.0f}s" if durations else "unknown"
-            log(f"{label} ... ({left} left, ETA {eta})")
+            log(f"{label} ... ({left} left, ETA {eta}){' resuming' if resumable else ''}")
             tick = time.perf_counter()
-            result = train(config, trackers=trackers)
+            if resumable:  # stopped after a checkpoint: continue it (same numbers)
+                shown = {"quiet": config.quiet, "figures": config.figures}
+                result = resume(run_dir, trackers=trackers, **shown)
+            else:
+                result = train(config, trackers=trackers)
             durations.append(time.perf_counter() - tick)
             metrics, run_dir = result.metrics, result.run_dir or run_dir
             test = metrics["test"]

@@ -71,6 +71,26 @@ def finished_metrics(
     return metrics if same and "test" in metrics else None
 
 
+def resumable_with(
+    run_dir: str | Path, settings: dict[str, Any], defaults: dict[str, Any] | None = None
+) -> bool:
+    """Whether ``run_dir`` is an unfinished run of ``settings`` with a resume checkpoint.
+
+    Sweeps and reproductions resume such a run (``graphae.pipeline.resume``)
+    instead of training it again from the start.
+    """
+    run_dir = Path(run_dir)
+    if (run_dir / METRICS_FILE).exists() or not (run_dir / RESUME_FILE).is_file():
+        return False
+    try:
+        info = read_json(run_dir / CONFIG_FILE)
+    except (OSError, ValueError):
+        return False
+    saved = info.get("config") or {}
+    fallback = defaults or {}
+    return all(saved.get(k, fallback.get(k)) == v for k, v in settings.items())
+
+
 def write_json(path: str | Path, data: dict[str, Any]) -> None:
     """Write ``data`` as indented JSON, atomically (:func:`~graphae.artifacts.atomic.atomic_write`).
 
