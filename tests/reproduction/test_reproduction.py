@@ -160,3 +160,28 @@ def test_cli_list_and_errors(capsys):
     assert main(["reproduce", "kipf2016", "--datasets", "Foo"]) == 2
     assert main(["reproduce", "kipf2016", "--methods", "XYZ"]) == 2
     assert main(["reproduce", "kipf2016", "--runs", "0"]) == 2
+
+
+def test_a_method_with_a_split_seed_uses_one_split_in_every_run(data_root, tmp_path):
+    # a paper's protocol with one fixed split (MaskGAE's: seed 2022) beside ours
+    raw = yaml.safe_load(available_specs()["kipf2016"].read_text())
+    fixed = {"label": "GAE", "kind": "autoencoder", "settings": {"model": "gae"}}
+    raw["methods"] = [fixed, {**fixed, "label": "GAE-fixed", "split_seed": 7}]
+    raw["overrides"] = []
+    for by_method in raw["reported"].values():
+        by_method["GAE-fixed"] = by_method["GAE"]
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "repro"
+    run_reproduction(
+        load_spec(path), out, datasets=["Cora"], runs=2, data_root=str(data_root), epochs=2,
+        log=lambda _: None,
+    )  # fmt: skip
+    split = {p.parent.name: p.read_bytes() for p in (out / "cora").glob("*/split.npz")}
+    assert split["gae-fixed_seed0"] == split["gae-fixed_seed1"]
+    assert split["gae_seed0"] != split["gae_seed1"]
+    assert split["gae-fixed_seed0"] not in (split["gae_seed0"], split["gae_seed1"])
+    bad = {**raw, "methods": [{**fixed, "split_seed": -1}]}
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ConfigError, match="split_seed"):
+        load_spec(path)

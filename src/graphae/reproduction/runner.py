@@ -1,7 +1,8 @@
 """Run every cell of a reproduction spec, resumably.
 
 For each data set and seed the edge split is computed once and shared by all
-methods. Every run lands as a normal run directory under
+methods (a method with a ``split_seed`` uses that seed's split in every run).
+Every run lands as a normal run directory under
 ``<out>/<dataset>/<method>_seed<k>`` (TensorBoard events included), so
 ``tensorboard --logdir <out>`` browses the whole reproduction. A run whose
 folder already holds ``metrics.json`` with the same settings is skipped, so
@@ -101,8 +102,9 @@ def run_reproduction(
     for index, (dataset, seed, method) in enumerate(cells, start=1):
         if data is None or data.name != dataset:
             data = load_planetoid(dataset, data_root)
-        if split is None or split.seed != seed or split.num_nodes != data.num_nodes:
-            split = split_edges(data.edge_index, int(data.num_nodes), seed=seed, **spec.split)
+        split_seed = seed if method.split_seed is None else method.split_seed
+        if split is None or split.seed != split_seed or split.num_nodes != data.num_nodes:
+            split = split_edges(data.edge_index, int(data.num_nodes), seed=split_seed, **spec.split)
         settings = spec.settings_for(method, dataset)
         if epochs is not None and method.kind == AUTOENCODER:
             settings["epochs"] = epochs

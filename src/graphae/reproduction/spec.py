@@ -32,6 +32,9 @@ class MethodSpec:
     kind: str
     settings: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    #: every run of the method on the split of this seed (a paper's protocol with one
+    #: fixed split, runs differing in their initial weights); None: run k, split k
+    split_seed: int | None = None
 
     @property
     def slug(self) -> str:
@@ -169,6 +172,10 @@ def validate(spec: ReproductionSpec) -> None:
         if unknown:
             raise ConfigError(f"{spec.name}: override names unknown datasets {sorted(unknown)}")
     for method in spec.methods:
+        if method.split_seed is not None and (
+            not isinstance(method.split_seed, int) or method.split_seed < 0
+        ):
+            raise ConfigError(f"{spec.name}: {method.label}: split_seed must be an integer >= 0")
         if method.kind not in kinds:
             raise ConfigError(
                 f"{spec.name}: method {method.label} has unknown kind {method.kind!r}; "
