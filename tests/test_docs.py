@@ -286,6 +286,28 @@ def test_blocks_are_bash_python_or_text():
 #: tests fail while an entry is listed and documented, or listed and gone from the parser.
 PENDING = {
     "graphae train": {
+        # model parts (MaskGAE, linear encoders): graphae.presets has the defaults
+        "--model=maskgae",
+        "--objective=masked",
+        "--no-bias",
+        "--encoder",
+        "--layers",
+        "--norm",
+        "--residual",
+        "--activation",
+        "--activate-output",
+        "--propagate-before",
+        "--propagate-after",
+        "--decoder",
+        "--decoder-hidden",
+        "--decoder-layers",
+        "--decoder-dropout",
+        "--degree-weight",
+        "--mask",
+        "--mask-ratio",
+        "--walk-length",
+        "--weight-decay",
+        "--grad-clip",
         "--backend",
         "--checkpoint-every",
         "--max-memory",
@@ -294,7 +316,7 @@ PENDING = {
         "--resume",
         "--tracker",
     },
-    "graphae sweep": {"--mlflow-experiment", "--mlflow-uri", "--tracker"},
+    "graphae sweep": {"--mlflow-experiment", "--mlflow-uri", "--tracker", "--objective=masked"},
     "graphae vae": {"--mlflow-experiment", "--mlflow-uri", "--tracker"},
     "graphae compare": {"--sort=epoch_seconds", "--sort=epoch_cpu_seconds"},
 }

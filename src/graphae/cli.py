@@ -319,9 +319,12 @@ def _add_model_settings(train: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--bias",
-        action=argparse.BooleanOptionalAction,
+        action="store_true",
         default=unset,
         help="GCN layers with a bias (PyG's GCNConv default and maskgae's; the paper's have none)",
+    )
+    group.add_argument(
+        "--no-bias", dest="bias", action="store_false", default=unset, help="GCN layers without"
     )
     group.add_argument(
         "--encoder",
@@ -372,13 +375,15 @@ def _add_model_settings(train: argparse.ArgumentParser) -> None:
         choices=MASKS,
         default=unset,
         help="hide edges from the encoder each step and reconstruct them: edge (a uniform "
-        "share) or path (random walks) (none; maskgae edge)",
+        "share), path (random walks), directed (a share of edge directions, MaskGAE's "
+        "code: an edge is hidden when both are) (none; maskgae directed)",
     )
     group.add_argument(
         "--mask-ratio",
         type=float,
         default=unset,
-        help="share of edges masked (edge) or starting a walk (path) (0.7)",
+        help="share of edges masked (edge), of directions (directed), of edges starting a "
+        "walk (path) (0.7)",
     )
     group.add_argument(
         "--walk-length", type=int, default=unset, help="path-mask walk steps (--layers + 1)"

@@ -13,9 +13,10 @@ the command line or in Python always wins (``graphae train --model maskgae
   batch norm and ELU, encoder dropout 0.8 (PubMed 0.2); MLP decoder on
   ``z_u ⊙ z_v`` (64 hidden) and a degree decoder (loss weight 0.003); Adam
   0.01 with weight decay 5e-5, gradient norm clipped to 1, 500 epochs.
-  Masks here are on undirected edges and exact (the encoder never sees a
-  masked edge; see :mod:`graphae.training.masking`), so the mask ratio is
-  ours, not MaskGAE's 0.7; the decoder dropout is 0 (MaskGAE: 0.2, no gain
+  The mask is MaskGAE's own (``directed``: 70% of the edges' directions;
+  :mod:`graphae.training.masking`): on Cora, 10 seeds, it scored 96.64 AUC
+  against 96.38 for the exact undirected edge mask at ratio 0.7 (11 s
+  against 15 s a run). The decoder dropout is 0 (MaskGAE: 0.2; no gain
   measured, and a quarter of the step time).
 
 +-----------------+-------------+-------------------------------------------+
@@ -26,7 +27,7 @@ the command line or in Python always wins (``graphae train --model maskgae
 | dropout, bias   | 0, no       | 0.8 (PubMed 0.2), yes                     |
 | decoder         | inner       | mlp (64 hidden, 2 layers)                 |
 | degree weight   | 0           | 0.003                                     |
-| mask, ratio     | none        | edge, 0.7                                 |
+| mask, ratio     | none        | directed, 0.7                             |
 | weight decay    | 0           | 5e-5 (gradient norm clipped to 1)         |
 | epochs, lr      | 200, 0.01   | 500, 0.01                                 |
 +-----------------+-------------+-------------------------------------------+
@@ -78,7 +79,7 @@ MASKGAE: dict[str, Any] = {
     "activate_output": True,
     "decoder": "mlp",
     "degree_weight": 0.003,
-    "mask": "edge",
+    "mask": "directed",
     "mask_ratio": 0.7,
     "weight_decay": 5e-5,
     "grad_clip": 1.0,

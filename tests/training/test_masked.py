@@ -9,7 +9,8 @@ from graphae.data.link_split import split_edges
 from graphae.evaluation.link_prediction import LinkScorer
 from graphae.nn.factory import ModelParts, build_model
 from graphae.training.masked import MaskedObjective
-from graphae.training.masking import EdgeMask, PathMask
+from graphae.training.masking import DirectedEdgeMask, EdgeMask, PathMask
+from graphae.training.rng import MASKS, epoch_generator
 from graphae.training.trainer import fit
 
 from ..conftest import cli
@@ -38,8 +39,8 @@ class _Spy:
         return self.model.encode(x, adj)
 
 
-@pytest.mark.parametrize("mask", [EdgeMask(0.6), PathMask(0.4, 2)])
-def test_the_encoder_sees_the_graph_without_exactly_the_masked_edges(setting, planted, mask):
+@pytest.mark.parametrize("mask", [EdgeMask(0.6), PathMask(0.4, 2), DirectedEdgeMask(0.7)])
+def test_the_encoder_sees_the_graph_without_exactly_the_hidden_edges(setting, planted, mask):
     _, edges, adj, x = setting
     n = planted.num_nodes
     model = build_model("gae", x.shape[1], 8, 4)
@@ -48,12 +49,13 @@ def test_the_encoder_sees_the_graph_without_exactly_the_masked_edges(setting, pl
     objective.encode(spy, x, adj, epoch=2)
     seen = spy.graphs[0].to_sparse_coo().coalesce().indices()
     seen = seen[:, seen[0] != seen[1]]  # without the self-loops
-    masked = objective.masked(2)
-    targets = objective.targets(2)
-    assert torch.equal(targets, objective.graph.edges[:, masked])
-    hidden = torch.cat([targets, targets.flip(0)], dim=1)
+    draw = objective.draw(2)
+    hidden = objective.graph.edges[:, draw.hidden]
+    hidden = torch.cat([hidden, hidden.flip(0)], dim=1)
     assert _keys(seen, n) | _keys(hidden, n) == _keys(edges, n)
     assert not _keys(seen, n) & _keys(hidden, n)
+    if mask.kind != "directed":  # the targets are exactly the hidden edges
+        assert torch.equal(draw.targets, objective.graph.edges[:, draw.hidden])
 
 
 def test_without_a_mask_every_training_edge_is_a_target_and_adj_is_kept(setting, planted):
@@ -63,7 +65,7 @@ def test_without_a_mask_every_training_edge_is_a_target_and_adj_is_kept(setting,
     spy = _Spy(model)
     objective.encode(spy, x, adj, epoch=1)
     assert spy.graphs[0] is adj
-    assert objective.targets(1).shape[1] * 2 == edges.shape[1]
+    assert objective.draw(1).targets.shape[1] * 2 == edges.shape[1]
 
 
 def test_negatives_are_seeded_non_edges(setting, planted):
@@ -85,7 +87,7 @@ def test_loss_parts_are_masked_bce_plus_weighted_degree_loss(setting, planted):
     objective = MaskedObjective.for_model(model, edges, n, EdgeMask(0.5), 0.01, seed=1)
     encoding = objective.encode(model, x, adj, epoch=1)
     got = objective(encoding, 1)
-    targets = objective.graph.edges[:, objective.masked(1)]
+    targets = objective.graph.edges[:, objective.draw(1).hidden]
     negatives = objective.negatives(targets.shape[1], 1)
     pos, neg = model.decode(encoding.z, targets), model.decode(encoding.z, negatives)
     recon = torch.nn.functional.softplus(-pos).mean() + torch.nn.functional.softplus(neg).mean()
@@ -96,6 +98,30 @@ def test_loss_parts_are_masked_bce_plus_weighted_degree_loss(setting, planted):
     torch.testing.assert_close(got["loss"], recon + got["kl"] + 0.01 * degree_loss)
     got["loss"].backward()
     assert all(p.grad is not None for p in model.parameters())
+
+
+def test_directed_masks_weigh_each_target_by_its_masked_directions(setting, planted):
+    # MaskGAE's loss: one BCE term per masked direction, as many negatives as directions
+    _, edges, adj, x = setting
+    n = planted.num_nodes
+    model = build_model("gae", x.shape[1], 8, 4, parts=ModelParts(degree_decoder=True))
+    mask = DirectedEdgeMask(0.7)
+    objective = MaskedObjective.for_model(model, edges, n, mask, 0.5, seed=2)
+    encoding = objective.encode(model, x, adj, epoch=4)
+    got = objective(encoding, 4)
+    forward, backward = mask.directions(objective.graph, epoch_generator(2, 4, MASKS))
+    u, v = objective.graph.edges
+    directions = torch.cat([torch.stack([u, v])[:, forward], torch.stack([v, u])[:, backward]], 1)
+    negatives = objective.negatives(directions.shape[1], 4)
+    z = encoding.z
+    softplus = torch.nn.functional.softplus
+    recon = (
+        softplus(-model.decode(z, directions)).mean() + softplus(model.decode(z, negatives)).mean()
+    )
+    degree = torch.bincount(directions[1], minlength=n).float()  # MaskGAE: degree(masked[1])
+    degree_loss = torch.nn.functional.mse_loss(model.degree_decoder(z), degree)
+    torch.testing.assert_close(got["recon"], recon)
+    torch.testing.assert_close(got["degree"], degree_loss)
 
 
 def test_fit_encodes_through_the_objective_and_validates_the_full_graph_in_eval_mode(setting):

@@ -7,7 +7,13 @@ import torch
 
 from graphae.data.graph import gcn_adjacency
 from graphae.data.link_split import split_edges
-from graphae.training.masking import EdgeMask, PathMask, TrainingGraph, make_mask
+from graphae.training.masking import (
+    DirectedEdgeMask,
+    EdgeMask,
+    PathMask,
+    TrainingGraph,
+    make_mask,
+)
 from graphae.training.rng import MASKS, epoch_generator
 
 
@@ -71,8 +77,28 @@ def test_edge_mask_masks_exactly_its_share(graph):
     assert int(masked.sum()) == round(0.7 * graph.num_edges)
 
 
+def test_directed_mask_hides_edges_with_both_directions_masked(graph):
+    mask = DirectedEdgeMask(0.7)
+    forward, backward = mask.directions(graph, torch.Generator().manual_seed(0))
+    assert int(forward.sum() + backward.sum()) == round(0.7 * 2 * graph.num_edges)
+    draw = mask.draw(graph, torch.Generator().manual_seed(0))
+    assert torch.equal(draw.hidden, forward & backward)
+    assert 0.4 < float(draw.hidden.float().mean()) < 0.58  # ~ρ² = 49%
+    assert torch.equal(draw.targets, graph.edges[:, forward | backward])
+    assert torch.equal(draw.weight, (forward.float() + backward.float())[forward | backward])
+    assert len(draw.ends) == int(draw.weight.sum())  # one receiving node per direction
+    assert torch.equal(mask(graph, torch.Generator().manual_seed(0)), draw.hidden)
+
+
+def test_undirected_draws_target_exactly_the_hidden_edges(graph):
+    for mask in (EdgeMask(0.5), PathMask(0.5, 2)):
+        draw = mask.draw(graph, torch.Generator().manual_seed(1))
+        assert torch.equal(draw.targets, graph.edges[:, draw.hidden]) and draw.weight is None
+        assert torch.equal(draw.ends, draw.targets.reshape(-1))  # both ends of each edge
+
+
 def test_masks_depend_only_on_seed_and_epoch(graph):
-    for mask in (EdgeMask(0.5), PathMask(0.5, 3)):
+    for mask in (EdgeMask(0.5), PathMask(0.5, 3), DirectedEdgeMask(0.5)):
         first = mask(graph, epoch_generator(7, 4, MASKS))
         mask(graph, epoch_generator(7, 3, MASKS))  # other draws in between change nothing
         assert torch.equal(mask(graph, epoch_generator(7, 4, MASKS)), first)
@@ -104,6 +130,7 @@ def test_path_mask_hits_about_its_expected_share(graph):
 def test_make_mask_and_bad_settings():
     assert make_mask("none", 0.5) is None
     assert isinstance(make_mask("edge", 0.5), EdgeMask)
+    assert isinstance(make_mask("directed", 0.5), DirectedEdgeMask)
     assert make_mask("path", 0.5, 3).walk_length == 3
     with pytest.raises(ValueError):
         make_mask("node", 0.5)

@@ -14,7 +14,10 @@ uniformly drawn non-edges ``E_neg``:
       + \\alpha\\, \\frac{1}{N} \\sum_u \\big(g(z_u) - d^{mask}_u\\big)^2
 
 with ``g`` the degree decoder and ``d^mask_u`` node ``u``'s degree in the
-masked edges (``α = 0``: no degree term), plus the KL term for a VGAE.
+masked edges (``α = 0``: no degree term), plus the KL term for a VGAE. With
+MaskGAE's directed mask (:class:`~graphae.training.masking.DirectedEdgeMask`)
+each target counts once per masked direction and the negatives are as many
+as the masked directions, MaskGAE's loss on its masked ``edge_index`` entries.
 Without a mask every training edge is a target and the encoder sees them
 all: the sampled objective through any decoder (e.g. GAE + MLP decoder).
 
@@ -33,7 +36,7 @@ from torch import nn
 
 from graphae.nn.autoencoders import GAE, Encoding
 from graphae.sparse import PairSet
-from graphae.training.masking import EdgeMask, PathMask, TrainingGraph
+from graphae.training.masking import Mask, MaskDraw, TrainingGraph
 from graphae.training.objectives import _with_kl
 from graphae.training.rng import MASKS, NEGATIVES, epoch_generator
 
@@ -50,7 +53,8 @@ class MaskedObjective:
         train_edge_index (Tensor): training edges, both directions, no self-loops.
         num_nodes (int): number of nodes N.
         decode (callable): ``(z, pairs[2, k]) -> logits``, the model's ``decode``.
-        mask (EdgeMask or PathMask, optional): the mask; ``None``: no mask.
+        mask (EdgeMask, DirectedEdgeMask or PathMask, optional): the mask;
+            ``None``: no mask.
         degree_decoder (Module, optional): ``z -> [N]`` predicted degrees.
         degree_weight (float, optional): weight ``α`` of the degree loss. (default: ``0.0``)
         seed (int, optional): seeds every epoch's mask and negatives. (default: ``0``)
@@ -66,7 +70,7 @@ class MaskedObjective:
         train_edge_index: torch.Tensor,
         num_nodes: int,
         decode: Decode,
-        mask: EdgeMask | PathMask | None = None,
+        mask: Mask | None = None,
         degree_decoder: nn.Module | None = None,
         degree_weight: float = 0.0,
         seed: int = 0,
@@ -81,7 +85,7 @@ class MaskedObjective:
         self.graph = TrainingGraph(train_edge_index, num_nodes, edge_weight)
         loops = torch.arange(num_nodes).repeat(2, 1)
         self.excluded = PairSet(torch.cat([train_edge_index.cpu(), loops], dim=1), num_nodes)
-        self._targets: dict[int, torch.Tensor] = {}
+        self._draws: dict[int, MaskDraw] = {}
 
     @classmethod
     def for_model(
@@ -89,7 +93,7 @@ class MaskedObjective:
         model: GAE,
         train_edge_index: torch.Tensor,
         num_nodes: int,
-        mask: EdgeMask | PathMask | None = None,
+        mask: Mask | None = None,
         degree_weight: float = 0.0,
         seed: int = 0,
         edge_weight: torch.Tensor | None = None,
@@ -107,28 +111,20 @@ class MaskedObjective:
             edge_weight,
         )
 
-    def masked(self, epoch: int) -> torch.Tensor:
-        """``[E]`` boolean: the edges masked at ``epoch`` (none without a mask)."""
+    def draw(self, epoch: int) -> MaskDraw:
+        """``epoch``'s mask: hidden edges and targets (without a mask: none hidden, all targets)."""
         if self.mask is None:
-            return torch.zeros(self.graph.num_edges, dtype=torch.bool)
-        return self.mask(self.graph, epoch_generator(self.seed, epoch, MASKS))
+            hidden = torch.zeros(self.graph.num_edges, dtype=torch.bool)
+            edges = self.graph.edges
+            return MaskDraw(hidden, edges, None, edges.reshape(-1))
+        return self.mask.draw(self.graph, epoch_generator(self.seed, epoch, MASKS))
 
     def encode(self, model: GAE, x: torch.Tensor | None, adj: torch.Tensor, epoch: int) -> Encoding:
         """The model's encoding of ``epoch``'s visible graph (``adj`` itself without a mask)."""
+        draw = self._draws[epoch] = self.draw(epoch)
         if self.mask is None:
-            self._targets[epoch] = self.graph.edges
             return model.encode(x, adj)
-        masked = self.masked(epoch)
-        self._targets[epoch] = self.graph.edges[:, masked]
-        visible = self.graph.adjacency(~masked).to(adj.device)
-        return model.encode(x, visible)
-
-    def targets(self, epoch: int) -> torch.Tensor:
-        """``[2, k]`` the positive pairs of ``epoch``: its masked edges (all without a mask)."""
-        cached = self._targets.pop(epoch, None)
-        if cached is not None:
-            return cached
-        return self.graph.edges if self.mask is None else self.graph.edges[:, self.masked(epoch)]
+        return model.encode(x, self.graph.adjacency(~draw.hidden).to(adj.device))
 
     def negatives(self, count: int, epoch: int) -> torch.Tensor:
         """``[2, k]`` uniform pairs of ``epoch`` (k ≈ count): edges and self-pairs left out."""
@@ -138,16 +134,23 @@ class MaskedObjective:
 
     def __call__(self, encoding: Encoding, epoch: int) -> dict[str, torch.Tensor]:
         """Loss parts for ``epoch``: ``recon`` (+ ``degree``, ``kl``) and ``loss``."""
-        positives = self.targets(epoch)
-        negatives = self.negatives(positives.shape[1], epoch)
+        draw = self._draws.pop(epoch, None) or self.draw(epoch)
+        positives, weight = draw.targets, draw.weight
+        count = positives.shape[1] if weight is None else int(weight.sum())
+        negatives = self.negatives(count, epoch)
         z = encoding.z
         logits = self.decode(z, torch.cat([positives, negatives], dim=1).to(z.device))
         pos, neg = logits[: positives.shape[1]], logits[positives.shape[1] :]
-        recon = F.softplus(-pos).mean() + F.softplus(neg).mean()
-        parts = _with_kl(recon, encoding)
+        pos_loss = F.softplus(-pos)
+        if weight is None:
+            pos_term = pos_loss.mean()
+        else:  # each target counted as often as it was masked
+            weight = weight.to(z.device)
+            pos_term = (pos_loss * weight).sum() / weight.sum()
+        parts = _with_kl(pos_term + F.softplus(neg).mean(), encoding)
         if self.degree_weight:
             assert self.degree_decoder is not None
-            target = self.graph.degrees(positives).to(z.device)
+            target = torch.bincount(draw.ends, minlength=self.num_nodes).float().to(z.device)
             parts["degree"] = F.mse_loss(self.degree_decoder(z), target)
             parts["loss"] = parts["loss"] + self.degree_weight * parts["degree"]
         return parts

@@ -11,10 +11,14 @@ graph without them and the decoder learns to reconstruct them. Two masks:
   along that edge first). Walks mask about ``1 - (1 - ρ) e^{-ρ(L-1)}`` of
   the edges (Cora, ``ρ = 0.5``, ``L = 2``: 70%).
 
-Masks act on undirected edges: a masked edge is gone in both directions from
-the encoder's graph (MaskGAE's code masks the two directions of an edge
-independently and restores an edge when either survives, so some of its
-reconstruction targets stay visible to the encoder; here none do).
+* :class:`DirectedEdgeMask`: what MaskGAE's code does: a share ``ρ`` of the
+  edges' *directions*; an edge leaves the encoder's graph only when both
+  its directions are masked (a share ``ρ²``), and every masked direction is
+  a target (``2ρE`` targets, of which the edges with one masked direction
+  stay visible to the encoder).
+
+:class:`EdgeMask` and :class:`PathMask` act on undirected edges: the targets
+are exactly the edges the encoder does not see.
 
 :class:`TrainingGraph` holds the training edges indexed once so that a
 masked graph's normalised adjacency ``Â = D^{-1/2}(A + I)D^{-1/2}`` is a
@@ -22,6 +26,8 @@ few vectorised passes (no sort, no coalescing) per step.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 
@@ -110,9 +116,30 @@ class TrainingGraph:
         torch.cumsum(torch.bincount(row, minlength=n), 0, out=crow[1:])
         return csr(crow, col.int(), values, (n, n))
 
-    def degrees(self, edges: torch.Tensor) -> torch.Tensor:
-        """Each node's number of ends among the ``[2, k]`` undirected ``edges`` (float, ``[N]``)."""
-        return torch.bincount(edges.reshape(-1), minlength=self.num_nodes).float()
+
+@dataclass(frozen=True)
+class MaskDraw:
+    """One step's mask.
+
+    Attributes:
+        hidden: ``[E]`` boolean, the edges left out of the encoder's graph.
+        targets: ``[2, k]`` the edges to reconstruct (``u < v``).
+        weight: ``[k]`` how many times each target counts (``None``: once each).
+        ends: the node that receives each masked direction (both ends of an
+            undirected target), whose counts are the degree decoder's targets.
+
+    """
+
+    hidden: torch.Tensor
+    targets: torch.Tensor
+    weight: torch.Tensor | None
+    ends: torch.Tensor
+
+    @classmethod
+    def undirected(cls, graph: TrainingGraph, hidden: torch.Tensor) -> MaskDraw:
+        """The draw whose targets are exactly the ``hidden`` edges."""
+        targets = graph.edges[:, hidden]
+        return cls(hidden, targets, None, targets.reshape(-1))
 
 
 class EdgeMask:
@@ -137,8 +164,63 @@ class EdgeMask:
         masked[torch.randperm(count, generator=generator)[: round(self.ratio * count)]] = True
         return masked
 
+    def draw(self, graph: TrainingGraph, generator: torch.Generator) -> MaskDraw:
+        """The hidden edges, which are the targets."""
+        return MaskDraw.undirected(graph, self(graph, generator))
+
     def __repr__(self) -> str:
         return f"EdgeMask(ratio={self.ratio})"
+
+
+class DirectedEdgeMask:
+    """Mask ``round(2ρE)`` of the ``2E`` edge directions, uniformly (MaskGAE's code).
+
+    MaskGAE's ``MaskEdge`` masks the entries of a symmetric ``edge_index``
+    independently and makes the rest undirected again: an edge is hidden
+    from the encoder when both its directions are masked, and each masked
+    direction is a reconstruction target, so an edge with one masked
+    direction is a target the encoder still sees, and one with both counts
+    twice. Here the targets are the edges with a masked direction, weighted
+    by their number of masked directions (the same loss, each logit once).
+
+    Args:
+        ratio (float): the share ``ρ`` of directions, in ``[0, 1]``.
+
+    """
+
+    kind = "directed"
+
+    def __init__(self, ratio: float) -> None:
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"mask ratio must be in [0, 1], got {ratio}")
+        self.ratio = ratio
+
+    def directions(
+        self, graph: TrainingGraph, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``[E]`` booleans: whether ``u -> v`` and whether ``v -> u`` is masked (``u < v``)."""
+        count = graph.num_edges
+        masked = torch.zeros(2 * count, dtype=torch.bool)
+        chosen = torch.randperm(2 * count, generator=generator)[: round(self.ratio * 2 * count)]
+        masked[chosen] = True
+        return masked[:count], masked[count:]
+
+    def __call__(self, graph: TrainingGraph, generator: torch.Generator) -> torch.Tensor:
+        """``[E]`` boolean: which edges are hidden (both directions masked)."""
+        forward, backward = self.directions(graph, generator)
+        return forward & backward
+
+    def draw(self, graph: TrainingGraph, generator: torch.Generator) -> MaskDraw:
+        """Hidden edges, and every edge with a masked direction as a target."""
+        forward, backward = self.directions(graph, generator)
+        either = forward | backward
+        weight = (forward.float() + backward.float())[either]
+        u, v = graph.edges
+        ends = torch.cat([v[forward], u[backward]])  # u -> v is received by v
+        return MaskDraw(forward & backward, graph.edges[:, either], weight, ends)
+
+    def __repr__(self) -> str:
+        return f"DirectedEdgeMask(ratio={self.ratio})"
 
 
 class PathMask:
@@ -190,20 +272,26 @@ class PathMask:
         masked[self.walks(graph, generator).reshape(-1)] = True
         return masked
 
+    def draw(self, graph: TrainingGraph, generator: torch.Generator) -> MaskDraw:
+        """The hidden edges, which are the targets."""
+        return MaskDraw.undirected(graph, self(graph, generator))
+
     def __repr__(self) -> str:
         return f"PathMask(ratio={self.ratio}, walk_length={self.walk_length})"
 
 
+Mask = EdgeMask | DirectedEdgeMask | PathMask
+
 #: mask name -> class (``"none"``: no mask, every training edge is a target)
-MASKS: dict[str, type[EdgeMask] | type[PathMask]] = {"edge": EdgeMask, "path": PathMask}
+MASKS: dict[str, type[Mask]] = {"edge": EdgeMask, "directed": DirectedEdgeMask, "path": PathMask}
 
 
-def make_mask(kind: str, ratio: float, walk_length: int = 2) -> EdgeMask | PathMask | None:
+def make_mask(kind: str, ratio: float, walk_length: int = 2) -> Mask | None:
     """The mask named ``kind`` (``"none"``: ``None``)."""
     if kind == "none":
         return None
-    if kind == "edge":
-        return EdgeMask(ratio)
     if kind == "path":
         return PathMask(ratio, walk_length)
+    if kind in MASKS:
+        return MASKS[kind](ratio)  # type: ignore[call-arg]
     raise ValueError(f"mask must be one of none, {', '.join(MASKS)}; got {kind!r}")
