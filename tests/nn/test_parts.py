@@ -204,3 +204,17 @@ def test_a_maskgae_config_builds_maskgaes_model():
     assert isinstance(model.decoder, MLPDecoder) and isinstance(model.degree_decoder, DegreeDecoder)
     plain = build_from_config(TrainConfig(model="gae", decoder="mlp"), 30)
     assert type(plain.encoder) is GCNEncoder and isinstance(plain.decoder, MLPDecoder)
+
+
+def test_sparse_feature_index_is_cached_without_keeping_the_features_alive(graph):
+    import gc
+    import weakref
+
+    from graphae.nn.encoders import sparse_features
+
+    x = graph[0].to_sparse_coo().to_sparse_csr()  # a fresh matrix
+    assert sparse_features(x) is sparse_features(x)  # indexed once
+    alive = weakref.ref(x)
+    del x
+    gc.collect()
+    assert alive() is None

@@ -148,16 +148,16 @@ class SparseFeatures:
     """
 
     def __init__(self, x: torch.Tensor) -> None:
-        self.x = x
+        # copies only: a reference to `x` would keep it alive in sparse_features' cache
+        self.shape: tuple[int, int] = (x.shape[0], x.shape[1])
         n = x.shape[0]
+        self.values = x.values().detach().clone()
         crow, col = x.crow_indices().long(), x.col_indices().long()
         self.row = torch.repeat_interleave(torch.arange(n, device=x.device), crow.diff())
-        self.col = col
-        order = torch.argsort(col * n + self.row)  # entries in the transpose's order
-        self.order = order
-        self.t_row, self.t_col = col[order], self.row[order]
-        self.t_values = x.values()[order]
-        self.col, self.t_col = self.col.int(), self.t_col.int()
+        self.order = torch.argsort(col * n + self.row)  # the entries in the transpose's order
+        self.t_row, self.t_col = col[self.order], self.row[self.order].int()
+        self.t_values = self.values[self.order]
+        self.col = col.int()
 
     def dropped(self, p: float) -> tuple[torch.Tensor, torch.Tensor]:
         """``(dropout(X), dropout(X)ᵀ)`` with one draw, as CSR without the dropped entries.
@@ -165,11 +165,10 @@ class SparseFeatures:
         Each stored value is kept with probability ``1 - p`` (the global torch
         generator, as :func:`torch.nn.functional.dropout`) and scaled by ``1 / (1 - p)``.
         """
-        n, f = self.x.shape
-        values = self.x.values()
-        keep = torch.rand(values.shape, device=values.device) >= p
+        n, f = self.shape
+        keep = torch.rand(self.values.shape, device=self.values.device) >= p
         scale = 1.0 / (1.0 - p)
-        kept = _compact(keep, self.row, self.col, values, scale, n, (n, f))
+        kept = _compact(keep, self.row, self.col, self.values, scale, n, (n, f))
         kept_t = _compact(keep[self.order], self.t_row, self.t_col, self.t_values, scale, f, (f, n))
         return kept, kept_t
 

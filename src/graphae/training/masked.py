@@ -81,7 +81,6 @@ class MaskedObjective:
         self.num_nodes, self.seed = num_nodes, seed
         self.decode, self.mask = decode, mask
         self.degree_decoder, self.degree_weight = degree_decoder, degree_weight
-        self.device = train_edge_index.device
         self.graph = TrainingGraph(train_edge_index, num_nodes, edge_weight)
         loops = torch.arange(num_nodes).repeat(2, 1)
         self.excluded = PairSet(torch.cat([train_edge_index.cpu(), loops], dim=1), num_nodes)
