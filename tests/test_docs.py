@@ -281,46 +281,6 @@ def test_blocks_are_bash_python_or_text():
 
 # -- the CLI reference ----------------------------------------------------------------------
 
-#: What other work is adding right now, per command: options (``--name``) and choices
-#: (``--name=choice``). The lead documents them in docs/cli.md and removes them here; the
-#: tests fail while an entry is listed and documented, or listed and gone from the parser.
-PENDING = {
-    "graphae train": {
-        # model parts (MaskGAE, linear encoders): graphae.presets has the defaults
-        "--model=maskgae",
-        "--objective=masked",
-        "--no-bias",
-        "--encoder",
-        "--layers",
-        "--norm",
-        "--residual",
-        "--activation",
-        "--activate-output",
-        "--propagate-before",
-        "--propagate-after",
-        "--decoder",
-        "--decoder-hidden",
-        "--decoder-layers",
-        "--decoder-dropout",
-        "--degree-weight",
-        "--mask",
-        "--mask-ratio",
-        "--walk-length",
-        "--weight-decay",
-        "--grad-clip",
-        "--backend",
-        "--checkpoint-every",
-        "--max-memory",
-        "--mlflow-experiment",
-        "--mlflow-uri",
-        "--resume",
-        "--tracker",
-    },
-    "graphae sweep": {"--mlflow-experiment", "--mlflow-uri", "--tracker", "--objective=masked"},
-    "graphae vae": {"--mlflow-experiment", "--mlflow-uri", "--tracker"},
-    "graphae compare": {"--sort=epoch_seconds", "--sort=epoch_cpu_seconds"},
-}
-
 
 def parsers(
     parser: argparse.ArgumentParser, path: str = "graphae"
@@ -364,9 +324,7 @@ def test_cli_reference_lists_every_option_of_every_command():
     for name, parser in commands_.items():
         rows = option_rows(sections[name])
         documented = {flag for cell, _ in rows for flag in flags(cell)}
-        pending = PENDING.get(name, set())
-        assert not pending & documented, f"{name}: {pending & documented} documented; unlist"
-        actions = [a for a in documented_actions(parser) if not set(a.option_strings) & pending]
+        actions = list(documented_actions(parser))
         options = {s for a in actions for s in a.option_strings}
         assert documented == options, (
             f"{name}: missing in docs/cli.md {sorted(options - documented)}, "
@@ -381,25 +339,7 @@ def test_cli_reference_lists_every_option_of_every_command():
                 assert matches, f"{name}: positional {label} missing in docs/cli.md"
                 row = matches[0]
             for choice in action.choices or ():
-                if (
-                    f"{action.option_strings[0] if action.option_strings else ''}={choice}"
-                    in pending
-                ):
-                    assert str(choice) not in row, f"{name}: {choice} documented; unlist it"
-                    continue
                 assert str(choice) in row, f"{name}: choice {choice!r} missing in {row!r}"
-
-
-def test_pending_options_exist():
-    commands_ = dict(parsers(build_parser()))
-    for name, entries in PENDING.items():
-        present = set()
-        for action in commands_[name]._actions:
-            if not action.option_strings:
-                continue
-            present |= set(action.option_strings)
-            present |= {f"{action.option_strings[0]}={c}" for c in action.choices or ()}
-        assert entries <= present, f"{name}: {sorted(entries - present)} gone; update PENDING"
 
 
 # -- links ------------------------------------------------------------------------------------
