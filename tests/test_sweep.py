@@ -1,5 +1,6 @@
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +142,21 @@ def test_sweep_resumes_a_run_stopped_after_a_checkpoint(data_root, tmp_path):
     assert metrics["resumed_from_epoch"] == 20
     never_stopped = run_sweep(grid, replace(base, runs_dir=str(tmp_path / "b")))
     assert resumed[0]["test"] == never_stopped[0]["test"]
+
+
+def test_sweep_gives_each_model_its_own_defaults(planted_files, tmp_path):
+    # a setting the sweep does not set is each model's own: maskgae's widths, not vgae's
+    base = TrainConfig(
+        edges=str(planted_files["edges"]),
+        features_file=str(planted_files["features"]),
+        runs_dir=str(tmp_path),
+        quiet=True,
+        figures=False,
+        checkpoint_every=0,
+    )
+    summary = run_sweep({"model": ["gae", "maskgae"], "epochs": [2]}, base, log=lambda _: None)
+    saved = [json.loads((Path(s["run_dir"]) / "config.json").read_text()) for s in summary]
+    gae, maskgae = (info["config"] for info in saved)
+    assert (gae["model"], gae["hidden_dim"], gae["latent_dim"]) == ("gae", 32, 16)
+    assert (maskgae["model"], maskgae["hidden_dim"], maskgae["decoder"]) == ("maskgae", 128, "mlp")
+    assert gae["epochs"] == maskgae["epochs"] == 2

@@ -259,18 +259,19 @@ def build_parser() -> argparse.ArgumentParser:
         "directory named by what differs, e.g. gae_citeseer_2d_100ep_seed0.",
         formatter_class=_HelpFormatter,
     )
-    # maskgae's defaults are not swept yet: a sweep varies settings of one base config
-    sweep.add_argument("--model", nargs="+", choices=("gae", "vgae"), default=[defaults.model])
+    # settings not given (None) are each model's own (graphae.presets)
+    sweep.add_argument("--model", nargs="+", choices=MODELS, default=[defaults.model])
     sweep.add_argument("--dataset", nargs="+", default=["Cora"])
-    sweep.add_argument("--latent-dim", nargs="+", type=int, default=[defaults.latent_dim])
-    sweep.add_argument("--epochs", nargs="+", type=int, default=[defaults.epochs])
-    sweep.add_argument("--lr", nargs="+", type=float, default=[defaults.lr])
+    model_default = "(default: the model's)"
+    sweep.add_argument("--latent-dim", nargs="+", type=int, default=[None], help=model_default)
+    sweep.add_argument("--epochs", nargs="+", type=int, default=[None], help=model_default)
+    sweep.add_argument("--lr", nargs="+", type=float, default=[None], help=model_default)
     sweep.add_argument("--objective", nargs="+", choices=OBJECTIVES, default=[defaults.objective])
     sweep.add_argument(
         "--features", nargs="+", choices=("on", "off"), default=["on"], help="off: GAE*/VGAE*"
     )
     sweep.add_argument("--seeds", type=int, default=1, help="seeds 0..SEEDS-1")
-    sweep.add_argument("--hidden-dim", type=int, default=defaults.hidden_dim)
+    sweep.add_argument("--hidden-dim", type=int, default=None, help=model_default)
     sweep.add_argument("--data-root", default=None)
     sweep.add_argument("--runs-dir", default=defaults.runs_dir)
     sweep.add_argument("--sweep-name", default="sweep", help="summary file <runs-dir>/<name>.json")

@@ -80,7 +80,8 @@ def run_sweep(
     combos = expand(grid)
     varying = {k for k, v in grid.items() if len(v) > 1}
     # every config is built (and so validated) before anything is trained
-    configs = [replace(base, **c, name=None) for c in combos]
+    # with_overrides: settings a combination leaves unset (None) are its model's defaults
+    configs = [base.with_overrides(**c, name=None) for c in combos]
     configs = [replace(c, name=run_name(c, varying)) for c in configs]
     # stand-ins for settings that runs saved by older versions lack
     defaults = TrainConfig().result_settings()
