@@ -35,6 +35,39 @@ def test_kipf2016_is_table_1():
     assert spec.overrides_for(spec.method("VGAE"), "PubMed")[0].note
 
 
+def test_maskgae2023_runs_each_mask_on_both_protocols():
+    spec = load_spec("maskgae2023")
+    assert spec.datasets == ["Cora", "CiteSeer", "PubMed"] and spec.runs == 10
+    assert spec.split == {"val_fraction": 0.05, "test_fraction": 0.10}
+    for mask in ("edge", "path"):
+        theirs = spec.method(f"MaskGAE {mask} split2022")
+        ours = spec.method(f"MaskGAE {mask}")
+        # MaskGAE's protocol: one split (seed 2022), scored on the train+val graph
+        assert theirs.split_seed == 2022
+        assert spec.settings_for(theirs, "Cora")["test_graph"] == "train+val"
+        # ours: run k on split k, scored on the training graph (the default)
+        assert ours.split_seed is None
+        assert spec.settings_for(ours, "Cora").get("test_graph", "train") == "train"
+        assert theirs.note and ours.note
+        same_model = {
+            k: v for k, v in spec.settings_for(theirs, "Cora").items() if k != "test_graph"
+        }
+        assert same_model == spec.settings_for(ours, "Cora")
+        assert same_model["model"] == "maskgae"
+    assert spec.settings_for(spec.method("MaskGAE edge"), "Cora")["mask"] == "directed"
+    assert spec.settings_for(spec.method("MaskGAE path"), "Cora")["mask"] == "path"
+    published = {  # AUC, AP in %: path, then edge masking
+        "Cora": ((96.45, 95.95), (96.42, 95.91)),
+        "CiteSeer": ((97.87, 98.09), (98.02, 98.18)),
+        "PubMed": ((98.84, 98.78), (98.75, 98.66)),
+    }
+    for dataset, (path, edge) in published.items():
+        for label, (auc, ap) in (("MaskGAE path", path), ("MaskGAE edge", edge)):
+            for protocol in (label, f"{label} split2022"):
+                reported = spec.reported[dataset][protocol]
+                assert (reported["auc"][0], reported["ap"][0]) == (auc, ap)
+
+
 def write_spec(tmp_path, **changes):
     raw = yaml.safe_load(available_specs()["kipf2016"].read_text())
     raw.update(changes)
