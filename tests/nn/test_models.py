@@ -75,7 +75,6 @@ def test_inner_product_decoder():
     z = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 1.0]])
     dec = InnerProductDecoder()
     assert dec(z, torch.tensor([[0, 1, 2], [2, 2, 1]])).tolist() == [1.0, 2.0, 2.0]
-    torch.testing.assert_close(dec.forward_all(z), z @ z.t())
 
 
 def test_variational_heads_share_one_sparse_product_without_changing_the_numbers(planted):

@@ -26,10 +26,6 @@ class InnerProductDecoder(nn.Module):
         """Logits ``z_i · z_j`` for the ``[2, k]`` node pairs."""
         return pair_logits(z, pairs)
 
-    def forward_all(self, z: torch.Tensor) -> torch.Tensor:
-        """Dense ``N x N`` logits ``Z Zᵀ`` (small graphs only)."""
-        return z @ z.t()
-
 
 class MLP(nn.Module):
     """Linear layers with dropout and an activation between them.
