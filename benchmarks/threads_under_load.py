@@ -9,12 +9,14 @@ AUC. Wait policies:
 
 * ``passive``: graphae's default (``OMP_WAIT_POLICY=PASSIVE``: idle threads sleep);
 * ``spin``: torch's default, OpenMP threads spin a while before sleeping
-  (``GOMP_SPINCOUNT=300000``, libgomp's default, which graphae leaves alone).
+  (``GOMP_SPINCOUNT=300000``, libgomp's default, which graphae leaves alone);
+* ``spin10k``, ``spin1k``: shorter spins (``GOMP_SPINCOUNT=10000`` / ``1000``).
 
 ::
 
     python benchmarks/threads_under_load.py --data-root ../shared/datasets
     python benchmarks/threads_under_load.py --data-root ../shared/datasets --repeats 5
+    python benchmarks/threads_under_load.py --data-root ../shared/datasets --loads busy --spinners 3
 """
 
 from __future__ import annotations
@@ -29,7 +31,12 @@ import tempfile
 import time
 from pathlib import Path
 
-POLICIES = {"passive": {"OMP_WAIT_POLICY": "PASSIVE"}, "spin": {"GOMP_SPINCOUNT": "300000"}}
+POLICIES = {
+    "passive": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "spin": {"GOMP_SPINCOUNT": "300000"},
+    "spin10k": {"GOMP_SPINCOUNT": "10000"},
+    "spin1k": {"GOMP_SPINCOUNT": "1000"},
+}
 
 
 def run_once(threads: int, policy: str, data_root: str, runs: Path) -> tuple[float, float, str]:
