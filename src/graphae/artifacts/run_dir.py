@@ -62,12 +62,9 @@ def finished_metrics(
     run_dir = Path(run_dir)
     try:
         metrics = read_json(run_dir / METRICS_FILE)
-        info = read_json(run_dir / CONFIG_FILE)
     except (OSError, ValueError):
         return None
-    saved = info.get("config") or info.get("settings") or {}
-    fallback = defaults or {}
-    same = all(saved.get(k, fallback.get(k)) == v for k, v in settings.items())
+    same = _saved_settings_match(run_dir, settings, defaults)
     return metrics if same and "test" in metrics else None
 
 
@@ -82,11 +79,21 @@ def resumable_with(
     run_dir = Path(run_dir)
     if (run_dir / METRICS_FILE).exists() or not (run_dir / RESUME_FILE).is_file():
         return False
+    return _saved_settings_match(run_dir, settings, defaults)
+
+
+def _saved_settings_match(
+    run_dir: Path, settings: dict[str, Any], defaults: dict[str, Any] | None
+) -> bool:
+    """Whether the settings in ``run_dir/config.json`` include ``settings``.
+
+    ``defaults`` stand in for settings the run saved before they existed.
+    """
     try:
         info = read_json(run_dir / CONFIG_FILE)
     except (OSError, ValueError):
         return False
-    saved = info.get("config") or {}
+    saved = info.get("config") or info.get("settings") or {}
     fallback = defaults or {}
     return all(saved.get(k, fallback.get(k)) == v for k, v in settings.items())
 
