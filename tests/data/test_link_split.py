@@ -9,6 +9,7 @@ from graphae.data.link_split import (
     LinkSplit,
     check_split,
     pair_keys,
+    pyg_link_split,
     sample_non_edges_touching,
     split_edges,
     undirected_edges,
@@ -79,6 +80,37 @@ def test_split_on_cora_matches_paper_protocol(data_root):
         "test_neg": 527,
     }
     assert_leak_free(split, data.edge_index)
+
+
+def test_pyg_split_is_the_split_of_a_seeded_pyg_script(data_root):
+    # MaskGAE's train_linkpred.py: set_seed(2022), ToUndirected, RandomLinkSplit
+    import random
+
+    import torch_geometric.transforms as T
+
+    data = load_planetoid("Cora", str(data_root))
+    before = torch.random.get_rng_state(), np.random.get_state()[1].copy(), random.getstate()
+    split = pyg_link_split(data.edge_index, data.num_nodes, 0.05, 0.10, seed=2022)
+    # the global generators are left as they were
+    assert torch.equal(torch.random.get_rng_state(), before[0])
+    assert np.array_equal(np.random.get_state()[1], before[1]) and random.getstate() == before[2]
+    assert_leak_free(split, data.edge_index)
+    assert split.counts() == {
+        "train_pos": 4488, "val_pos": 263, "val_neg": 263, "test_pos": 527, "test_neg": 527
+    }  # fmt: skip
+    random.seed(2022)
+    np.random.seed(2022)
+    torch.manual_seed(2022)
+    _, val, test = T.RandomLinkSplit(
+        num_val=0.05, num_test=0.1, is_undirected=True, split_labels=True,
+        add_negative_train_samples=False,
+    )(T.ToUndirected()(data.clone()))  # fmt: skip
+    n = data.num_nodes
+    for ours, theirs in ((split.test_pos, test.pos_edge_label_index),
+                         (split.test_neg, test.neg_edge_label_index),
+                         (split.val_neg, val.neg_edge_label_index)):  # fmt: skip
+        assert sorted(pair_keys(ours, n).tolist()) == sorted(pair_keys(theirs, n).tolist())
+    assert not torch.equal(split.test_pos, split_edges(data.edge_index, n, seed=2022).test_pos)
 
 
 def test_split_is_seeded(planted):

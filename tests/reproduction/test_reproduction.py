@@ -49,9 +49,13 @@ def test_maskgae2023_runs_each_mask_on_both_protocols():
         assert ours.split_seed is None
         assert spec.settings_for(ours, "Cora").get("test_graph", "train") == "train"
         assert theirs.note and ours.note
-        same_model = {
-            k: v for k, v in spec.settings_for(theirs, "Cora").items() if k != "test_graph"
-        }
+        # on MaskGAE's very split (PyG's RandomLinkSplit after set_seed(2022))
+        assert theirs.split_method == "pyg" and ours.split_method == "graphae"
+        # the same model; MaskGAE's script validates every 10 epochs, decoder dropout 0.2
+        script = {"test_graph", "eval_every", "decoder_dropout"}
+        theirs_settings = spec.settings_for(theirs, "Cora")
+        assert theirs_settings["eval_every"] == 10 and theirs_settings["decoder_dropout"] == 0.2
+        same_model = {k: v for k, v in theirs_settings.items() if k not in script}
         assert same_model == spec.settings_for(ours, "Cora")
         assert same_model["model"] == "maskgae"
     assert spec.settings_for(spec.method("MaskGAE edge"), "Cora")["mask"] == "directed"
@@ -218,3 +222,27 @@ def test_a_method_with_a_split_seed_uses_one_split_in_every_run(data_root, tmp_p
     path.write_text(yaml.safe_dump(bad))
     with pytest.raises(ConfigError, match="split_seed"):
         load_spec(path)
+    bad = {**raw, "methods": [{**fixed, "split_method": "sklearn"}]}
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ConfigError, match="split_method must be one of graphae, pyg"):
+        load_spec(path)
+
+
+def test_a_method_may_run_on_the_split_of_a_papers_pyg_script(data_root, tmp_path):
+    raw = yaml.safe_load(available_specs()["kipf2016"].read_text())
+    fixed = {"label": "GAE", "kind": "autoencoder", "settings": {"model": "gae"}}
+    pyg = {**fixed, "label": "GAE-pyg", "split_seed": 7, "split_method": "pyg"}
+    raw["methods"] = [{**fixed, "label": "GAE-fixed", "split_seed": 7}, pyg]
+    raw["overrides"] = []
+    for by_method in raw["reported"].values():
+        by_method["GAE-fixed"] = by_method["GAE-pyg"] = by_method["GAE"]
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "repro"
+    run_reproduction(
+        load_spec(path), out, datasets=["Cora"], runs=2, data_root=str(data_root), epochs=2,
+        log=lambda _: None,
+    )  # fmt: skip
+    split = {p.parent.name: p.read_bytes() for p in (out / "cora").glob("*/split.npz")}
+    assert split["gae-pyg_seed0"] == split["gae-pyg_seed1"]  # one split, every run
+    assert split["gae-pyg_seed0"] != split["gae-fixed_seed0"]  # same seed, PyG's draw

@@ -24,6 +24,7 @@ has ``kind == "inductive"`` and records its held-out nodes;
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,7 @@ import torch
 _SETS = ("train_pos", "val_pos", "val_neg", "test_pos", "test_neg")
 #: held-out edges (split_edges), held-out nodes (split_nodes), or a data set's published
 #: split (graphae.data.ogb), kept as published: checked for shapes and node ids only
-KINDS = ("edge", "inductive", "official")
+KINDS = ("edge", "inductive", "official", "pyg")
 
 
 @dataclass
@@ -42,8 +43,10 @@ class LinkSplit:
     """Node pairs of each split as ``[2, k]`` long tensors with ``row < col``.
 
     ``kind`` is ``"edge"`` (:func:`split_edges`: held-out edges between nodes
-    the encoder sees) or ``"inductive"`` (:func:`split_nodes`: held-out nodes
-    ``val_nodes`` and ``test_nodes``, long tensors, with all their edges).
+    the encoder sees), ``"inductive"`` (:func:`split_nodes`: held-out nodes
+    ``val_nodes`` and ``test_nodes``, long tensors, with all their edges),
+    ``"pyg"`` (:func:`pyg_link_split`: held-out edges as PyG draws them, whose
+    negatives may repeat a pair) or ``"official"`` (a publisher's split, OGB).
     """
 
     num_nodes: int
@@ -267,6 +270,77 @@ def split_edges(
     return split
 
 
+def pyg_link_split(
+    edge_index: torch.Tensor,
+    num_nodes: int,
+    val_fraction: float = 0.05,
+    test_fraction: float = 0.10,
+    seed: int = 0,
+) -> LinkSplit:
+    """The split PyG's ``RandomLinkSplit`` draws after seeding every generator with ``seed``.
+
+    This is the split of scripts that call ``set_seed(seed)`` (``random``,
+    NumPy and torch) and then ``T.RandomLinkSplit(num_val, num_test,
+    is_undirected=True, split_labels=True)`` on the undirected graph, as
+    MaskGAE's ``train_linkpred.py`` does (seed 2022): the same edges and
+    negatives, so a paper's one-split protocol is run on its very split.
+    :func:`split_edges` is graphae's own (faster, NumPy-seeded) split; the two
+    give different, equally valid splits for one seed. The global random
+    generators are restored afterwards.
+
+    Args:
+        edge_index (Tensor): ``[2, E]`` edges, either or both directions.
+        num_nodes (int): number of nodes N.
+        val_fraction (float, optional): share of undirected edges for
+            validation. (default: ``0.05``)
+        test_fraction (float, optional): share for test. (default: ``0.10``)
+        seed (int, optional): the seed given to ``random``, NumPy and torch.
+            (default: ``0``)
+
+    Returns:
+        LinkSplit: checked by :func:`check_split` before it is returned.
+
+    """
+    import torch_geometric.transforms as T  # PyG's alias; imported here, where it is used
+    from torch_geometric.data import Data
+
+    edges = undirected_edges(edge_index, num_nodes)
+    graph = Data(edge_index=torch.cat([edges, edges.flip(0)], dim=1), num_nodes=num_nodes)
+    graph = T.ToUndirected()(graph)  # PyG's edge order, as the scripts load the graph
+    saved = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    try:
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        splitter = T.RandomLinkSplit(
+            num_val=val_fraction,
+            num_test=test_fraction,
+            is_undirected=True,
+            split_labels=True,
+            add_negative_train_samples=False,
+        )
+        train, val, test = splitter(graph)
+    finally:
+        random.setstate(saved[0])
+        np.random.set_state(saved[1])
+        torch.random.set_rng_state(saved[2])
+    def canonical(pairs: torch.Tensor) -> torch.Tensor:  # row < col; scores are symmetric
+        return pairs.sort(dim=0).values
+
+    split = LinkSplit(
+        num_nodes=num_nodes,
+        train_pos=canonical(train.pos_edge_label_index),
+        val_pos=canonical(val.pos_edge_label_index),
+        val_neg=canonical(val.neg_edge_label_index),
+        test_pos=canonical(test.pos_edge_label_index),
+        test_neg=canonical(test.neg_edge_label_index),
+        seed=seed,
+        kind="pyg",
+    )
+    check_split(split, edges)
+    return split
+
+
 def sample_non_edges(
     edge_keys: np.ndarray, num_nodes: int, count: int, rng: np.random.Generator
 ) -> torch.Tensor:
@@ -452,13 +526,14 @@ def check_split(split: LinkSplit, graph_edges: torch.Tensor | None = None) -> No
             continue
         if np.any(k // n == k % n):
             raise ValueError(f"{s} contains a self-pair")
-        if len(_unique(k)) != len(k):
+        repeats_allowed = split.kind == "pyg" and s.endswith("_neg")  # PyG's negative draw
+        if len(_unique(k)) != len(k) and not repeats_allowed:
             raise ValueError(f"{s} contains a duplicate pair")
     if split.kind == "official":
         return
-    every = np.sort(np.concatenate(list(keys.values())))
+    every = np.sort(np.concatenate([_unique(k) for k in keys.values()]))
     shared = every[1:][every[1:] == every[:-1]]
-    if len(shared):  # each set is duplicate-free, so two sets hold this pair
+    if len(shared):  # a pair in two sets
         a, b = [s for s in _SETS if (keys[s] == shared[0]).any()][:2]
         raise ValueError(f"{a} and {b} share a pair (leak)")
     positives = np.concatenate([keys["train_pos"], keys["val_pos"], keys["test_pos"]])

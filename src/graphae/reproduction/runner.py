@@ -1,7 +1,8 @@
 """Run every cell of a reproduction spec, resumably.
 
 For each data set and seed the edge split is computed once and shared by all
-methods (a method with a ``split_seed`` uses that seed's split in every run).
+methods (a method with a ``split_seed`` uses that seed's split in every run;
+``split_method: pyg`` draws it as PyG's ``RandomLinkSplit`` does in a paper's script).
 Every run lands as a normal run directory under
 ``<out>/<dataset>/<method>_seed<k>`` (TensorBoard events included), so
 ``tensorboard --logdir <out>`` browses the whole reproduction. A run whose
@@ -22,7 +23,7 @@ from typing import Any
 
 from graphae.artifacts.run_dir import finished_metrics
 from graphae.config import TrainConfig
-from graphae.data.link_split import LinkSplit, split_edges
+from graphae.data.link_split import LinkSplit, pyg_link_split, split_edges
 from graphae.data.planetoid import canonical_name, load_planetoid
 from graphae.errors import ConfigError
 from graphae.reproduction.spec import AUTOENCODER, MethodSpec, ReproductionSpec
@@ -99,12 +100,16 @@ def run_reproduction(
     started = time.perf_counter()
     data: Any = None
     split: LinkSplit | None = None
+    split_drawn: tuple[str, str, int] | None = None  # (data set, split method, seed) of split
     for index, (dataset, seed, method) in enumerate(cells, start=1):
         if data is None or data.name != dataset:
             data = load_planetoid(dataset, data_root)
         split_seed = seed if method.split_seed is None else method.split_seed
-        if split is None or split.seed != split_seed or split.num_nodes != data.num_nodes:
-            split = split_edges(data.edge_index, int(data.num_nodes), seed=split_seed, **spec.split)
+        split_key = (dataset, method.split_method, split_seed)
+        if split is None or split_drawn != split_key:
+            draw = pyg_link_split if method.split_method == "pyg" else split_edges
+            split = draw(data.edge_index, int(data.num_nodes), seed=split_seed, **spec.split)
+            split_drawn = split_key
         settings = spec.settings_for(method, dataset)
         if epochs is not None and method.kind == AUTOENCODER:
             settings["epochs"] = epochs

@@ -22,6 +22,8 @@ from graphae.data.planetoid import canonical_name
 from graphae.errors import ConfigError, DataError
 
 AUTOENCODER = "autoencoder"
+#: a method's ``split_method`` values
+SPLIT_METHODS = ("graphae", "pyg")
 
 
 @dataclass
@@ -35,6 +37,10 @@ class MethodSpec:
     #: every run of the method on the split of this seed (a paper's protocol with one
     #: fixed split, runs differing in their initial weights); None: run k, split k
     split_seed: int | None = None
+    #: how the split is drawn: ``graphae`` (:func:`~graphae.data.link_split.split_edges`)
+    #: or ``pyg`` (PyG's ``RandomLinkSplit`` after seeding every generator, the split of
+    #: a paper's script: :func:`~graphae.data.link_split.pyg_link_split`)
+    split_method: str = "graphae"
 
     @property
     def slug(self) -> str:
@@ -176,6 +182,11 @@ def validate(spec: ReproductionSpec) -> None:
             not isinstance(method.split_seed, int) or method.split_seed < 0
         ):
             raise ConfigError(f"{spec.name}: {method.label}: split_seed must be an integer >= 0")
+        if method.split_method not in SPLIT_METHODS:
+            raise ConfigError(
+                f"{spec.name}: {method.label}: split_method must be one of "
+                f"{', '.join(SPLIT_METHODS)}, not {method.split_method!r}"
+            )
         if method.kind not in kinds:
             raise ConfigError(
                 f"{spec.name}: method {method.label} has unknown kind {method.kind!r}; "
