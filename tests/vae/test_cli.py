@@ -1,3 +1,4 @@
+import contextlib
 import json
 import shutil
 
@@ -24,7 +25,7 @@ def _broken_root(fashion_root, tmp_path, name, content):
     return root
 
 
-def test_train_on_digits_then_sample(tmp_path, capsys):
+def test_train_on_digits_then_sample(tmp_path, capsys, monkeypatch):
     runs = tmp_path / "runs"
     argv = ["vae", "--dataset", "digits", "--epochs", "2", "--hidden", "64", "32"]
     assert main([*argv, "--runs-dir", str(runs), "--quiet"]) == 0
@@ -40,6 +41,16 @@ def test_train_on_digits_then_sample(tmp_path, capsys):
     out_png = tmp_path / "elsewhere" / "grid.png"
     assert main(["vae", "sample", str(run / "checkpoint.pt"), "--out", str(out_png)]) == 0
     assert out_png.is_file()
+    # --threads after `sample` (or before it) sets torch's threads for the command only
+    seen: list[int] = []
+    with monkeypatch.context() as patch:
+        patch.setattr("graphae.vae.cli.run_sample", lambda args: seen.append(args.threads))
+        patch.setattr(
+            "graphae.cli._torch_threads", lambda n: (seen.append(n), contextlib.nullcontext())[1]
+        )
+        assert main(["vae", "sample", str(run), "--threads", "1"]) == 0
+        assert main(["vae", "--threads", "2", "sample", str(run)]) == 0
+    assert seen == [1, 1, 2, 2]
 
 
 def test_several_latent_sizes_print_a_table(tmp_path, capsys):

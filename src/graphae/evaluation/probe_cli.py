@@ -35,8 +35,8 @@ def add_probe_parser(commands: Any) -> None:
         description="For runs on labelled graphs: k-means with k = the number of classes "
         "on the labelled nodes' embeddings (ACC after Hungarian matching, NMI, ARI), and a "
         "logistic regression on the standardised embeddings (Planetoid: the public split, "
-        "C chosen on its validation nodes; other graphs: a seeded stratified 10%% train / "
-        "10%% val / 80%% test split). Writes probes.json into each run folder.",
+        "C chosen on its validation nodes; other graphs: a seeded stratified 10% train / "
+        "10% val / 80% test split). Writes probes.json into each run folder.",
     )
     probe.add_argument(
         "runs", nargs="+", metavar="RUN", help="run folders written by graphae train"

@@ -88,6 +88,12 @@ def add_vae_parser(commands: Any) -> argparse.ArgumentParser:
         "--out", default=None, help="PNG path (default: RUN/samples_n<N>_seed<SEED>.png)"
     )
     sample.add_argument("--device", default="cpu")
+    sample.add_argument(  # SUPPRESS: leaves `graphae vae --threads N sample ...` as given
+        "--threads",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="CPU threads for torch (default: torch's, one per core)",
+    )
     sample.set_defaults(handler=run_sample)
     return vae
 
