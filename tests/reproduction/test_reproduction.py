@@ -200,39 +200,15 @@ def test_cli_list_and_errors(capsys):
 
 
 def test_a_method_with_a_split_seed_uses_one_split_in_every_run(data_root, tmp_path):
-    # a paper's protocol with one fixed split (MaskGAE's: seed 2022) beside ours
+    # a paper's protocol with one fixed split (MaskGAE's: seed 2022) beside ours, drawn
+    # by graphae or as the paper's script draws it (PyG's RandomLinkSplit)
     raw = yaml.safe_load(available_specs()["kipf2016"].read_text())
     fixed = {"label": "GAE", "kind": "autoencoder", "settings": {"model": "gae"}}
-    raw["methods"] = [fixed, {**fixed, "label": "GAE-fixed", "split_seed": 7}]
-    raw["overrides"] = []
-    for by_method in raw["reported"].values():
-        by_method["GAE-fixed"] = by_method["GAE"]
-    path = tmp_path / "spec.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    out = tmp_path / "repro"
-    run_reproduction(
-        load_spec(path), out, datasets=["Cora"], runs=2, data_root=str(data_root), epochs=2,
-        log=lambda _: None,
-    )  # fmt: skip
-    split = {p.parent.name: p.read_bytes() for p in (out / "cora").glob("*/split.npz")}
-    assert split["gae-fixed_seed0"] == split["gae-fixed_seed1"]
-    assert split["gae_seed0"] != split["gae_seed1"]
-    assert split["gae-fixed_seed0"] not in (split["gae_seed0"], split["gae_seed1"])
-    bad = {**raw, "methods": [{**fixed, "split_seed": -1}]}
-    path.write_text(yaml.safe_dump(bad))
-    with pytest.raises(ConfigError, match="split_seed"):
-        load_spec(path)
-    bad = {**raw, "methods": [{**fixed, "split_method": "sklearn"}]}
-    path.write_text(yaml.safe_dump(bad))
-    with pytest.raises(ConfigError, match="split_method must be one of graphae, pyg"):
-        load_spec(path)
-
-
-def test_a_method_may_run_on_the_split_of_a_papers_pyg_script(data_root, tmp_path):
-    raw = yaml.safe_load(available_specs()["kipf2016"].read_text())
-    fixed = {"label": "GAE", "kind": "autoencoder", "settings": {"model": "gae"}}
-    pyg = {**fixed, "label": "GAE-pyg", "split_seed": 7, "split_method": "pyg"}
-    raw["methods"] = [{**fixed, "label": "GAE-fixed", "split_seed": 7}, pyg]
+    raw["methods"] = [
+        fixed,
+        {**fixed, "label": "GAE-fixed", "split_seed": 7},
+        {**fixed, "label": "GAE-pyg", "split_seed": 7, "split_method": "pyg"},
+    ]
     raw["overrides"] = []
     for by_method in raw["reported"].values():
         by_method["GAE-fixed"] = by_method["GAE-pyg"] = by_method["GAE"]
@@ -244,5 +220,16 @@ def test_a_method_may_run_on_the_split_of_a_papers_pyg_script(data_root, tmp_pat
         log=lambda _: None,
     )  # fmt: skip
     split = {p.parent.name: p.read_bytes() for p in (out / "cora").glob("*/split.npz")}
+    assert split["gae-fixed_seed0"] == split["gae-fixed_seed1"]
+    assert split["gae_seed0"] != split["gae_seed1"]
+    assert split["gae-fixed_seed0"] not in (split["gae_seed0"], split["gae_seed1"])
     assert split["gae-pyg_seed0"] == split["gae-pyg_seed1"]  # one split, every run
     assert split["gae-pyg_seed0"] != split["gae-fixed_seed0"]  # same seed, PyG's draw
+    bad = {**raw, "methods": [{**fixed, "split_seed": -1}]}
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ConfigError, match="split_seed"):
+        load_spec(path)
+    bad = {**raw, "methods": [{**fixed, "split_method": "sklearn"}]}
+    path.write_text(yaml.safe_dump(bad))
+    with pytest.raises(ConfigError, match="split_method must be one of graphae, pyg"):
+        load_spec(path)
