@@ -324,6 +324,7 @@ def pyg_link_split(
         random.setstate(saved[0])
         np.random.set_state(saved[1])
         torch.random.set_rng_state(saved[2])
+
     def canonical(pairs: torch.Tensor) -> torch.Tensor:  # row < col; scores are symmetric
         return pairs.sort(dim=0).values
 
