@@ -9,9 +9,11 @@ from graphae.data import social_graph
 from graphae.data.link_split import split_edges
 from graphae.errors import ConfigError
 from graphae.memory import (
+    MINIBATCH_STAGES,
     STAGES,
     check_memory,
     estimate_memory,
+    estimate_minibatch,
     estimate_run,
     format_size,
     parse_size,
@@ -134,3 +136,49 @@ def test_config_validates_max_memory():
     with pytest.raises(ConfigError, match="max-memory"):
         TrainConfig(max_memory="sixteen")
     assert "max_memory" not in TrainConfig(max_memory="16G").result_settings()
+
+
+def _minibatch(**kwargs):
+    settings = dict(num_nodes=3_000_000, num_edges=30_000_000, num_features=128)
+    settings.update(parameters=200_000, hidden_dim=256, latent_dim=256, batch_size=512)
+    return estimate_minibatch(**{**settings, "fanouts": [5, 5, 5], **kwargs})
+
+
+def test_minibatch_activations_grow_with_the_batch_not_the_graph():
+    base = _minibatch()
+    assert base.minibatch and list(base.stages) == list(MINIBATCH_STAGES)
+    bigger = _minibatch(num_nodes=30_000_000, num_edges=300_000_000)  # the same mean degree
+    assert bigger.stages["activations"] == base.stages["activations"]
+    assert _minibatch(batch_size=32).stages["activations"] < base.stages["activations"] / 10
+    assert _minibatch(fanouts=[2, 2, 2]).stages["activations"] < base.stages["activations"]
+    # three hops of 10 from 4096 pairs reach most of the graph: then N bounds it
+    wide = _minibatch(batch_size=4096, fanouts=[10, 10, 10]).stages["activations"]
+    capped = _minibatch(batch_size=4096, fanouts=[10, 10, 10], num_nodes=10**6)
+    assert capped.stages["activations"] < wide
+    # the exact evaluation pass is the part that grows with N
+    assert bigger.stages["inference"] == 10 * base.stages["inference"]
+    full = estimate_memory(3_000_000, 30_000_000, 128, parameters=200_000, hidden_dim=256,
+                           latent_dim=256, layers=3)  # fmt: skip
+    assert base.peak < full.peak and base.stages["activations"] < full.stages["activations"]
+
+
+def test_the_full_graph_refusal_suggests_minibatch_training():
+    with pytest.raises(ConfigError, match=r"--batch-size"):
+        check_memory(_estimate(num_nodes=3_000_000, num_edges=30_000_000), "1G")
+    with pytest.raises(ConfigError) as info:
+        check_memory(_minibatch(), "1G")
+    assert "a smaller --batch-size or --fanout" in str(info.value)
+
+
+def test_estimate_run_of_a_minibatch_config():
+    data = social_graph(2000, 10_000, num_features=8, seed=0)
+    split = split_edges(data.edge_index, data.num_nodes, seed=0)
+    config = TrainConfig(model="gae", dataset="g", objective="sampled")
+    full = estimate_run(config, data, split, "sampled")
+    mini = estimate_run(config.with_overrides(batch_size=64, fanout=[3]), data, split, "sampled")
+    assert not full.minibatch and mini.minibatch
+    assert "inference" in mini.line() and "inference" not in full.line()
+    small = estimate_run(config.with_overrides(batch_size=8, fanout=[2]), data, split, "sampled")
+    assert small.stages["activations"] < mini.stages["activations"]
+    with pytest.raises(ConfigError, match="one per hop"):
+        estimate_run(config.with_overrides(batch_size=64, fanout=[3, 3, 3]), data, split, "x")

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import signal
 import sys
 import threading
@@ -98,8 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser(
         "train",
-        help="train GAE/VGAE on a Planetoid graph and report link-prediction AUC/AP",
-        description="Train a (variational) graph autoencoder; defaults are the paper's.",
+        help="train a graph autoencoder (GAE, VGAE, MaskGAE) on a data set or your own graph "
+        "and report link-prediction AUC/AP",
+        description="Train a graph autoencoder and score held-out links; each model's "
+        "defaults are its paper's (graphae.presets).",
         formatter_class=_HelpFormatter,
     )
     train.add_argument("--model", choices=MODELS, default=defaults.model)
@@ -158,6 +161,22 @@ def build_parser() -> argparse.ArgumentParser:
         "need; auto: masked where needed, else dense up to --dense-max-nodes nodes",
     )
     train.add_argument("--dense-max-nodes", type=int, default=defaults.dense_max_nodes)
+    train.add_argument(
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        metavar="N",
+        help="mini-batch training: N training edges (and N sampled negatives) per optimiser "
+        "step over sampled neighbourhoods, for models too large for the full graph; "
+        "0: full-graph training",
+    )
+    train.add_argument(
+        "--fanout",
+        default=",".join(map(str, defaults.fanout)),
+        metavar="K[,K...]",
+        help="with --batch-size: neighbours sampled per node at each hop, from the pairs' "
+        "nodes outward; one value for all hops or one per hop; -1: all",
+    )
     train.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
     train.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
     train.add_argument(
@@ -469,6 +488,7 @@ RESUME_OPTIONS = (
     "--no-figures",
     "--data-root",
     "--threads",
+    "--backend",  # under torchrun
     "--tracker",
     "--mlflow-uri",
     "--mlflow-experiment",
@@ -612,7 +632,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_code(exc.errno)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (Stopped)
         stopped = "stopped by SIGTERM" if isinstance(exc, Stopped) else "interrupted"
-        left = _kept(exc) or "the unfinished run directory was removed"
+        rank = os.environ.get("RANK", "0")  # torchrun's other ranks write no run folder
+        removed = "the unfinished run directory was removed"
+        if rank != "0":
+            removed = f"rank {rank}, which writes no run directory"
+        left = _kept(exc) or removed
         print(f"graphae: {stopped}; {left}", file=sys.stderr)
         return EXIT_SIGTERM if isinstance(exc, Stopped) else EXIT_SIGINT
     return 0

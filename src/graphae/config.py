@@ -87,6 +87,12 @@ class TrainConfig:
     # "auto" uses dense up to this many nodes (and always on Cora, CiteSeer, PubMed: the
     # paper's); sampled above, 8-38x faster per epoch at equal AUC on social-like graphs
     dense_max_nodes: int = 5_000
+    # mini-batch training (graphae.training.minibatch): training edges per optimiser step,
+    # each with a sampled negative and sampled neighbourhoods; 0: full-graph training
+    batch_size: int = 0
+    # neighbours sampled per node and hop with batch_size, from the pairs' nodes outward;
+    # one value for every hop or one per hop (layers + propagate steps); -1: all
+    fanout: list[int] = field(default_factory=lambda: [10])
     val_fraction: float = 0.05  # share of undirected edges held out for validation
     test_fraction: float = 0.10  # share of undirected edges held out for test
     # "edge": held-out edges (transductive, the paper's); "inductive": held-out *nodes* with
@@ -118,6 +124,7 @@ class TrainConfig:
         self.test_graph = str(self.test_graph).lower()
         self.split = str(self.split).lower()
         self.features_format = str(self.features_format).lower()
+        self.fanout = parse_fanout(self.fanout)
         self._unset = self._resolve_model_settings()
         for name in ("source_col", "target_col", "weight_col"):
             value = getattr(self, name)
@@ -179,6 +186,9 @@ class TrainConfig:
         for name in ("hidden_dim", "latent_dim", "epochs", "eval_every", "dense_max_nodes"):
             require_positive_int(name, getattr(self, name))
         self._validate_parts()
+        batch = self.batch_size
+        if not isinstance(batch, int) or isinstance(batch, bool) or batch < 0:
+            raise ConfigError(f"batch-size must be 0 (full graph) or more pairs, got {batch!r}")
         every = self.checkpoint_every
         if not isinstance(every, int) or isinstance(every, bool) or every < 0:
             raise ConfigError(f"checkpoint-every must be 0 (none) or more epochs, got {every!r}")
@@ -279,6 +289,18 @@ class TrainConfig:
 def flag(name: str) -> str:
     """The command-line spelling of a setting (``lr_schedule`` -> ``lr-schedule``)."""
     return name.replace("_", "-")
+
+
+def parse_fanout(value: object) -> list[int]:
+    """``--fanout`` as a list: ``"10,5"``, ``10`` or ``[10, 5]``; each ``-1`` (all) or >= 1."""
+    items = str(value).split(",") if isinstance(value, (str, int)) else value
+    try:
+        fanout = [int(str(item).strip()) for item in items]  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        fanout = []
+    if not fanout or any(f == 0 or f < -1 for f in fanout):
+        raise ConfigError(f"fanout must be numbers >= 1 or -1 (all), e.g. 10,10; got {value!r}")
+    return fanout
 
 
 def require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:

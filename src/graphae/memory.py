@@ -28,6 +28,17 @@ decoded in chunks, :data:`graphae.evaluation.link_prediction.CHUNK_PAIRS`)
 add ``40 P``. Everything else (the interpreter, torch, PyG) is
 :data:`RUNTIME_BYTES`.
 
+Mini-batch training (``--batch-size B``, :mod:`graphae.training.minibatch`)
+keeps the same graph, features, parameters and optimiser, plus the
+sampler's copy of ``Â`` (``16T + 20N``); its activations are bounded by the
+batch instead of N (:func:`estimate_minibatch`): the ``n_0 ≤ 4B`` endpoints
+of a batch's pairs and ``n_h ≤ n_{h-1}(1 + f_h)`` nodes after hop ``h``
+(fanout ``f_h``, at most N), ``16 w n_{h-1}`` bytes for the layer of width
+``w`` on that hop (with gradients), ``12`` per sampled edge, and ``64`` per
+edge of the largest frontier while it is sampled;
+evaluation runs the exact full-graph pass under ``no_grad``,
+``12 N max(H, kD)`` (stage ``inference``).
+
 Sizes are parsed by :func:`parse_size`: ``16G``, ``512M``, ``1.5GiB``,
 ``2e9`` (bytes); ``K``/``M``/``G``/``T`` are powers of 1024.
 """
@@ -71,6 +82,8 @@ STAGES = (
     "objective",
     "evaluation",
 )
+#: the stages of a mini-batch run: per-batch activations, and full-graph inference apart
+MINIBATCH_STAGES = (*STAGES[:6], "inference", *STAGES[6:])
 
 
 def parse_size(text: str | int | float) -> int:
@@ -119,6 +132,7 @@ class MemoryEstimate:
 
     stages: dict[str, int]
     device: str = "cpu"
+    minibatch: bool = False  # the estimate of mini-batch training (--batch-size)
 
     @property
     def peak(self) -> int:
@@ -207,6 +221,89 @@ def estimate_memory(
     return MemoryEstimate(stages=stages, device=device)
 
 
+def estimate_minibatch(
+    num_nodes: int,
+    num_edges: int,
+    num_features: int,
+    *,
+    batch_size: int,
+    fanouts: list[int],
+    train_edges: int | None = None,
+    eval_pairs: int | None = None,
+    feature_nnz: int | None = None,
+    parameters: int,
+    hidden_dim: int = 32,
+    latent_dim: int = 16,
+    variational: bool = False,
+    device: str = "cpu",
+) -> MemoryEstimate:
+    """Estimate the memory of mini-batch training (see the module doc).
+
+    Args:
+        num_nodes (int): N.
+        num_edges (int): undirected edges of the graph (E).
+        num_features (int): feature width F (0: identity features).
+        batch_size (int): positive pairs per step B.
+        fanouts (list of int): neighbours per node and hop, from the seeds
+            outward, one per hop (``-1``: all).
+        train_edges (int, optional): undirected training edges T. (default: 85% of E)
+        eval_pairs (int, optional): validation + test pairs. (default: 30% of E)
+        feature_nnz (int, optional): stored entries of sparse features; ``None``: dense.
+        parameters (int): number of trainable parameters.
+        hidden_dim (int, optional): hidden width H. (default: ``32``)
+        latent_dim (int, optional): latent width D. (default: ``16``)
+        variational (bool, optional): VGAE (two latent heads). (default: ``False``)
+        device (str, optional): the training device, for the report. (default: ``"cpu"``)
+
+    """
+    full = estimate_memory(
+        num_nodes,
+        num_edges,
+        num_features,
+        train_edges=train_edges,
+        eval_pairs=eval_pairs,
+        feature_nnz=feature_nnz,
+        parameters=parameters,
+        hidden_dim=hidden_dim,
+        latent_dim=latent_dim,
+        variational=variational,
+        layers=len(fanouts),
+        device=device,
+    ).stages
+    n, e = int(num_nodes), int(num_edges)
+    t = int(train_edges if train_edges is not None else 0.85 * e)
+    heads = 2 if variational else 1
+    width = max(hidden_dim, heads * latent_dim)
+    mean_degree = 2 * t / max(n, 1)
+    nodes = min(n, 4 * int(batch_size))  # the endpoints of B positive and B negative pairs
+    batch = listing = 0
+    for fanout in fanouts:
+        listed = min(2 * t, int(nodes * mean_degree))  # every edge of the frontier, listed
+        kept = listed if fanout < 0 else min(listed, nodes * fanout)
+        grown = min(n, nodes + kept)
+        listing = max(listing, 64 * listed)  # the listing's arrays, one hop at a time
+        # the block (CSR), and the layer on its destinations: aggregate, output and
+        # activation (dense inputs are aggregated before W), with their gradients
+        batch += 12 * (kept + nodes) + 16 * width * nodes
+        nodes = grown
+    batch += listing
+    if num_features <= 0 or feature_nnz is not None:  # one-hot or sparse rows: X W on sources
+        batch += 4 * width * nodes
+    if num_features > 0:
+        per_row = 8 * int(feature_nnz) / max(n, 1) if feature_nnz is not None else 4 * num_features
+        batch += int(2 * nodes * per_row)  # the input rows, and dropout's copy
+    keys = n * n // 8 if n * n <= 1 << 31 else 8 * (2 * t + n)  # PairSet
+    stages = {
+        **{k: full[k] for k in STAGES[:5]},
+        "activations": batch,
+        "inference": 12 * n * width,
+        "objective": keys + 64 * int(batch_size),
+        "evaluation": full["evaluation"],
+    }
+    stages["graph"] += 16 * t + 20 * n  # the sampler's Â without its diagonal
+    return MemoryEstimate(stages=stages, device=device, minibatch=True)
+
+
 def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> MemoryEstimate:
     """:func:`estimate_memory` of training ``config``'s model on ``data`` with ``split``.
 
@@ -232,6 +329,28 @@ def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> M
     per_round = 4 * train_edges  # positive and negative entries, two per pair
     max_rounds = getattr(SampledObjective, "MAX_ROUNDS", 1)
     rounds = max(1, min(max_rounds, getattr(SampledObjective, "MAX_BATCH_ENTRIES", 0) // per_round))
+    parameters = count_parameters(lambda: build_from_config(config, width or num_nodes))
+    if getattr(config, "batch_size", 0):
+        from graphae.nn.blocks import encoder_hops
+        from graphae.training.minibatch import resolve_fanouts
+
+        with torch.device("meta"):
+            hops = encoder_hops(build_from_config(config, width or num_nodes).encoder)
+        return estimate_minibatch(
+            num_nodes,
+            int(data.edge_index.shape[1]) // 2,
+            width,
+            batch_size=config.batch_size,
+            fanouts=resolve_fanouts(config.fanout, hops),
+            train_edges=train_edges,
+            eval_pairs=eval_pairs,
+            feature_nnz=nnz,
+            parameters=parameters,
+            hidden_dim=config.hidden_dim,
+            latent_dim=config.latent_dim,
+            variational=config.model == "vgae",
+            device=config.device,
+        )
     return estimate_memory(
         num_nodes,
         int(data.edge_index.shape[1]) // 2,
@@ -239,7 +358,7 @@ def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> M
         train_edges=train_edges,
         eval_pairs=eval_pairs,
         feature_nnz=nnz,
-        parameters=count_parameters(lambda: build_from_config(config, width or num_nodes)),
+        parameters=parameters,
         hidden_dim=config.hidden_dim,
         latent_dim=config.latent_dim,
         variational=config.model == "vgae",
@@ -303,9 +422,16 @@ def check_memory(estimate: MemoryEstimate, max_memory: str | int | None) -> None
     if estimate.peak <= limit:
         return
     largest = max(estimate.stages, key=estimate.stages.__getitem__)
+    if estimate.minibatch:
+        remedies = "a smaller --batch-size or --fanout, fewer --hidden-dim/--latent-dim"
+    else:
+        remedies = (
+            "fewer --hidden-dim/--latent-dim, --objective sampled, mini-batch training "
+            "(--batch-size, e.g. 4096)"
+        )
     raise ConfigError(
         f"this run needs about {format_size(estimate.peak)} but {what} is "
         f"{format_size(limit)} (largest part: {largest} "
         f"{format_size(estimate.stages[largest])}); use a machine with more memory, "
-        "fewer --hidden-dim/--latent-dim, --objective sampled, or raise --max-memory"
+        f"{remedies}, or raise --max-memory"
     )

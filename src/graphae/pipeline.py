@@ -71,6 +71,7 @@ from graphae.training.checkpointing import (
 )
 from graphae.training.masked import MaskedObjective
 from graphae.training.masking import make_mask
+from graphae.training.minibatch import MinibatchStep, minibatch_objective
 from graphae.training.objectives import DenseObjective, SampledObjective, resolve_objective
 from graphae.training.trainer import fit, show_progress
 
@@ -152,6 +153,8 @@ def train(
     )
     if config.masked_objective:  # an MLP decoder, a mask or a degree loss
         objective_name = "masked"
+    if config.batch_size:  # mini-batch training: negatives and neighbourhoods sampled per batch
+        objective_name = minibatch_objective(config, distributed.current() is not None)
     ranks = distributed.current()  # under torchrun: rank 0 alone saves, logs and shows progress
     if ranks is not None:
         config, save, trackers = ranks.prepare(config, objective_name, save, trackers)
@@ -198,7 +201,8 @@ def resume(
 
     Raises:
         ConfigError: no such folder, a finished run, no resume checkpoint,
-            another setting changed, or a ``torchrun`` process group.
+            another setting changed, or another number of ``torchrun``
+            processes than the run started with.
         DataError: an unreadable checkpoint, or not the graph the run trained on.
         TrainingError: the loss or validation scores stopped being finite.
 
@@ -209,9 +213,12 @@ def resume(
     changed = sorted(set(overrides) - RESUME_OVERRIDES)
     if changed:
         raise ConfigError(f"a resumed run keeps its settings; cannot change {', '.join(changed)}")
-    if distributed.current() is not None:
-        raise ConfigError("a run cannot be resumed under torchrun yet; resume it in one process")
+    ranks = distributed.current()  # under torchrun: every rank reads, rank 0 writes
+    distributed.check_world_size(run_dir, int(info.get("world_size", 1)), ranks)
     config = replace(TrainConfig.from_dict(info["config"]), **overrides)
+    save = True
+    if ranks is not None:
+        config, save, trackers = ranks.prepare_resume(config, info["objective"], trackers)
     check_device(config.device)
     if data is None:
         data = load_data(config)
@@ -227,11 +234,15 @@ def resume(
         )
     split = LinkSplit.load(run_dir / SPLIT_FILE)
     state = load_train_state(run_dir / RESUME_FILE, config.device)
+    if ranks is not None:
+        ranks.check_checkpoint(state.epoch)
     clock = _PhaseClock(started)
     clock.lap("data")
-    clear_logs(run_dir)
-    with run_directory(run_dir.parent, run_dir.name, True, trackers, run_dir) as (_, tracks):
-        return _run(config, data, split, info["objective"], run_dir, tracks, clock, state)
+    existing = run_dir if save else None  # the other ranks write nothing
+    if existing is not None:
+        clear_logs(existing)
+    with run_directory(run_dir.parent, run_dir.name, save, trackers, existing) as (folder, tracks):
+        return _run(config, data, split, info["objective"], folder, tracks, clock, state)
 
 
 def load_data(config: TrainConfig) -> Data:
@@ -437,8 +448,23 @@ def _run(
 
     torch.manual_seed(config.seed)
     model = build_from_config(config, in_dim).to(device)
-    if objective_name == "dense":
-        objective: Any = DenseObjective(train_edges, num_nodes)
+    step = None
+    if config.batch_size:  # the step trains an epoch in batches; no full-graph objective
+        minibatch_objective(config, distributed.current() is not None)  # a resume checks too
+        objective: Any = None
+        step = MinibatchStep(
+            model,
+            x,
+            adj,
+            split.train_pos,
+            num_nodes,
+            batch_size=config.batch_size,
+            fanouts=config.fanout,
+            seed=config.seed,
+            grad_clip=config.grad_clip,
+        )
+    elif objective_name == "dense":
+        objective = DenseObjective(train_edges, num_nodes)
     elif objective_name == "masked":
         mask = make_mask(config.mask, config.mask_ratio, config.walk_length)
         weights = pair_weights(data, train_edges)
@@ -448,8 +474,6 @@ def _run(
     else:
         objective = SampledObjective(train_edges, num_nodes, config.seed)
     ranks = distributed.current()
-    if ranks is not None and objective_name == "masked":
-        raise ConfigError("the masked objective does not run under torchrun yet; use one process")
     if ranks is not None:  # data parallel: rank 0's weights on all, this rank's share of pairs
         ranks.replicate(model)
         ranks.shard(objective)
@@ -500,6 +524,7 @@ def _run(
         checkpoint_every=config.checkpoint_every,
         checkpoint=partial(save_train_state, resume_file) if resume_file else None,
         resume_from=resume_from,
+        epoch_step=step,
     )
     # every rank's trained weights, hashed and compared (a TrainingError if they differ)
     replicas = ranks.summary(model) if ranks is not None else None

@@ -38,8 +38,9 @@ def test_every_run_is_a_row_with_its_own_settings_and_scores(served):
     url, expected, _ = served
     order, rows = check.api_table(url)
     assert check.check_api(order, rows, expected) == []
-    # graph, baseline and VAE settings side by side; those that vary first
-    assert order[:4] == ["dataset", "epochs", "latent_dim", "model"]
+    # graph, baseline and VAE settings side by side; those that vary first (batch_size:
+    # 0, full-graph, for graph runs; images per step for the VAE's)
+    assert order[:5] == ["batch_size", "dataset", "epochs", "latent_dim", "model"]
     assert {"hidden_dim", "batch_size", "kl_warmup"} <= set(order)
     vae = next(r for r in rows if r["model"] == "vae")
     assert "test/auc" not in vae and vae["test/neg_elbo"] > 0
@@ -51,7 +52,7 @@ def test_a_browser_shows_each_runs_settings_and_scores_by_default(served):
     url, expected, _ = served
     header, rows = check.browser_table(url, len(expected))
     assert check.check_browser(header, rows, expected) == []
-    assert header[2:6] == ["dataset", "epochs", "latent_dim", "model"]
+    assert header[2:7] == ["batch_size", "dataset", "epochs", "latent_dim", "model"]
 
 
 def test_a_run_added_later_joins_the_table(served, planted):

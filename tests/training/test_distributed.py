@@ -21,7 +21,7 @@ from graphae.nn.factory import build_model
 from graphae.pipeline import train
 from graphae.sparse import PairRounds, SymmetricPairs
 from graphae.tracking.jsonl import JsonlTracker
-from graphae.training.distributed import DataParallel, process_group, shard_entries
+from graphae.training.distributed import DataParallel, process_group, shard_entries, share
 from graphae.training.objectives import SampledObjective
 
 
@@ -75,6 +75,67 @@ def test_rank_gradients_average_to_the_full_gradient(
         torch.testing.assert_close(mean, full, rtol=1e-4, atol=1e-6)
         # and the ranks' own gradients do differ: each sees only its share
         assert not torch.allclose(ranks[0][1][i], full, rtol=1e-3, atol=1e-6)
+
+
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_ranks_test_a_share_of_the_draws_and_get_the_same_flags(training_graph, world_size):
+    """Each rank tests 1/W of the drawn entries; the gathered flags are the full draw's."""
+    edges, n = training_graph
+    shares: dict[int, torch.Tensor] = {}
+
+    def draw(rank: int, gather) -> tuple[torch.Tensor, int]:
+        objective = SampledObjective(edges, n, seed=4)
+        objective.shard, objective.gather_over_ranks = (rank, world_size), gather
+        tested = 0
+        contains = objective.excluded.contains
+
+        def counting(row: torch.Tensor, col: torch.Tensor) -> torch.Tensor:
+            nonlocal tested
+            tested += row.numel()
+            return contains(row, col)
+
+        objective.excluded.contains = counting  # type: ignore[method-assign]
+        _, usable = objective.draw_negatives(700, [1, 2, 3])  # three epochs at once
+        return usable, tested
+
+    def record(rank: int):
+        def gather(mine: torch.Tensor, total: int) -> torch.Tensor:
+            shares[rank] = mine
+            return torch.zeros(total, dtype=mine.dtype)
+
+        return gather
+
+    for rank in range(world_size):  # first pass: what each rank tests
+        draw(rank, record(rank))
+    full, total = draw(0, None)  # one process: every entry tested
+    assert total == 3 * 1400 and not bool(full.all())  # some draws hit an edge or a loop
+    for rank in range(world_size):
+        gathered, tested = draw(rank, lambda mine, total: torch.cat(list(shares.values())))
+        assert torch.equal(gathered, full)
+        assert tested == len(shares[rank]) <= total // world_size + 1
+
+
+@pytest.mark.parametrize(("total", "world_size"), [(10, 3), (4, 4), (2, 3), (9, 2)])
+def test_gather_puts_the_ranks_shares_in_rank_order(monkeypatch, total, world_size):
+    """Uneven shares are padded for the all-gather and trimmed after (emulated all-gather)."""
+    values = torch.rand(total) > 0.5
+    sent: dict[int, torch.Tensor] = {}
+
+    def gathered(rank: int) -> torch.Tensor:
+        def all_gather(parts: list[torch.Tensor], tensor: torch.Tensor) -> None:
+            sent[rank] = tensor.clone()
+            for r, part in enumerate(parts):
+                part.copy_(sent.get(r, torch.zeros_like(tensor)))
+
+        monkeypatch.setattr(dist, "all_gather", all_gather)
+        mine = values[share(total, rank, world_size)]
+        return DataParallel(rank, world_size).gather(mine, total)
+
+    for rank in range(world_size):  # first pass: every rank's padded share
+        gathered(rank)
+    for rank in range(world_size):
+        result = gathered(rank)
+        assert result.dtype == torch.bool and torch.equal(result, values)
 
 
 def test_unsharded_objective_is_unchanged(training_graph):

@@ -285,16 +285,22 @@ def kept_run(error: BaseException) -> Path | None:
     return getattr(error, _KEPT, None)
 
 
-def resume_command(run_dir: str | Path) -> str:
-    """The shell command that resumes ``run_dir``."""
-    return f"graphae train --resume {shlex.quote(str(run_dir))}"
+def resume_command(run_dir: str | Path, world_size: int = 1) -> str:
+    """The shell command that resumes ``run_dir`` (a run of ``world_size`` torchrun processes)."""
+    launcher = "graphae"
+    if world_size > 1:  # with as many processes as it started with
+        launcher = f"torchrun --nproc-per-node {world_size} -m graphae"
+    return f"{launcher} train --resume {shlex.quote(str(run_dir))}"
 
 
 def describe_kept(run_dir: Path) -> str:
     """``<run> kept, resumable from epoch <k>: graphae train --resume <run>``."""
     epoch = checkpointed_epoch(run_dir)
     where = f" from epoch {epoch}" if epoch is not None else ""
-    return f"{run_dir} kept, resumable{where}: {resume_command(run_dir)}"
+    world_size = 1
+    with contextlib.suppress(Exception):  # only for the message: never fails
+        world_size = int(read_json(run_dir / CONFIG_FILE).get("world_size", 1))
+    return f"{run_dir} kept, resumable{where}: {resume_command(run_dir, world_size)}"
 
 
 def discard_train_state(run_dir: Path) -> None:

@@ -17,10 +17,31 @@ the single-process gradient up to float rounding. Every rank then takes the
 same Adam step on the same gradient and keeps identical parameters (hashed
 and compared at the end, :meth:`DataParallel.summary`).
 
+The masked objective (MaskGAE, :class:`~graphae.training.masked.MaskedObjective`)
+is split the same way: every rank draws epoch ``t``'s mask and negatives
+from ``(seed, t)``, encodes the same masked graph (so batch norm sees the
+same batch everywhere), and decodes its contiguous share of the masked
+targets and of the negatives (:func:`share`), scaled by ``W``; the degree
+decoder's loss is split over the nodes the same way, so it counts once in
+the average. Dropout in the encoder draws from torch's global generator,
+seeded alike and advanced alike on every rank; a decoder's dropout, whose
+draws would depend on the size of a rank's share, draws from a stream of
+``(seed, t, rank)`` and leaves the global generator as it found it
+(:func:`rank_stream`). The ranks' random states are compared at the end too.
+
+A stopped run resumes under ``torchrun`` with as many ranks
+(:func:`check_world_size`): rank 0 wrote ``resume.pt``, every rank reads it
+(:meth:`DataParallel.prepare_resume`, :meth:`DataParallel.check_checkpoint`)
+and continues as an uninterrupted run would.
+
 What scales with the number of ranks: the decoder and loss (sampled
 products over edges and negatives, their backward), i.e. the per-epoch pair
-work. What does not yet: the graph, the features and the encoder pass are
-replicated on every rank, and validation and test scoring run on each.
+work, and the test of the drawn negatives against the training edges (each
+rank tests ``1 / W`` of them, and one all-gather shares the answers,
+:meth:`DataParallel.gather`; half of a draw's cost at 1M edges). What does
+not yet: the graph, the features, the draw's random numbers and the encoder
+pass are replicated on every rank, and validation and test scoring run on
+each.
 
 This is what ``DistributedDataParallel`` does (broadcast the initial
 weights, all-reduce averaged gradients), written out because the trainer
@@ -35,6 +56,7 @@ import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -44,6 +66,8 @@ from graphae.config import TrainConfig
 from graphae.errors import ConfigError, DataError, TrainingError
 from graphae.sparse import SymmetricPairs
 from graphae.tracking.base import Tracker
+from graphae.training.checkpointing import resume_command
+from graphae.training.rng import RANK_DECODING, epoch_seed
 
 BACKENDS = ("gloo", "nccl")
 
@@ -94,10 +118,10 @@ class DataParallel:
 
         Raises:
             ConfigError: the dense objective (its ``N²`` pairs are not split
-                between ranks; ``--objective sampled`` is).
+                between ranks; ``--objective sampled`` and ``masked`` are).
 
         """
-        if objective != "sampled":
+        if objective == "dense":
             chosen = (
                 " (--objective auto chose it for this graph)" if config.objective == "auto" else ""
             )
@@ -112,8 +136,36 @@ class DataParallel:
             return config, save, trackers
         return replace(config, quiet=True), False, ()
 
+    def prepare_resume(
+        self, config: TrainConfig, objective: str, trackers: Sequence[Tracker]
+    ) -> tuple[TrainConfig, bool, Sequence[Tracker]]:
+        """:meth:`prepare` for a stopped run resumed under ``torchrun``.
+
+        Every rank reads the run folder (``config.json``, the split,
+        ``resume.pt``: a folder all ranks can read); rank 0 alone writes to
+        it again. The stopped run recorded rank 0's GPU (``cuda:0``); each
+        rank takes its own.
+        """
+        if torch.device(config.device).type == "cuda":
+            config = replace(config, device="cuda")
+        return self.prepare(config, objective, True, trackers)
+
+    def check_checkpoint(self, epoch: int) -> None:
+        """Check that every rank read a checkpoint of the same ``epoch``.
+
+        Raises:
+            DataError: they read different ones (a run folder that is not
+                shared, or rewritten meanwhile).
+
+        """
+        if not self.agree(torch.tensor([epoch], dtype=torch.float64)):
+            raise DataError(
+                "the ranks read resume checkpoints of different epochs: give every rank "
+                "the same run folder (a shared file system)"
+            )
+
     def shard(self, objective: Any) -> None:
-        """Make the sampled ``objective`` compute this rank's share of its loss.
+        """Make the sampled or masked ``objective`` compute this rank's share of its loss.
 
         Checks first that every rank built the same training pairs (the
         same graph, split and seed); sharding assumes it.
@@ -122,10 +174,14 @@ class DataParallel:
             DataError: the ranks hold different graphs or splits.
 
         """
-        positives: SymmetricPairs = objective.positives
+        positives = getattr(objective, "positives", None)
+        if isinstance(positives, SymmetricPairs):  # sampled
+            count, total = len(positives), int(positives.col.long().sum())
+        else:  # masked: the training graph's undirected edges
+            edges = objective.graph.edges
+            count, total = edges.shape[1], int(edges.long().sum())
         facts = torch.tensor(
-            [objective.num_nodes, len(positives), int(positives.col.long().sum()), objective.seed],
-            dtype=torch.float64,
+            [objective.num_nodes, count, total, objective.seed], dtype=torch.float64
         )
         if not self.agree(facts):
             raise DataError(
@@ -133,6 +189,23 @@ class DataParallel:
                 "same files and settings"
             )
         objective.shard = (self.rank, self.world_size)
+        if hasattr(objective, "gather_over_ranks"):  # sampled: each rank tests 1/W of a draw
+            objective.gather_over_ranks = self.gather
+
+    def gather(self, values: torch.Tensor, total: int) -> torch.Tensor:
+        """The ``total`` items of which each rank holds its :func:`share` ``values``, in rank order.
+
+        One all-gather (shares padded to the largest); on ``values``' device and dtype.
+        """
+        shares = [share(total, rank, self.world_size) for rank in range(self.world_size)]
+        width = max(s.stop - s.start for s in shares)
+        dtype = torch.uint8 if values.dtype == torch.bool else values.dtype  # gloo: no bool
+        padded = torch.zeros(width, dtype=dtype, device=self.device)
+        padded[: values.numel()] = values.reshape(-1).to(self.device, dtype)
+        parts = [torch.empty_like(padded) for _ in shares]
+        dist.all_gather(parts, padded)
+        pieces = [part[: s.stop - s.start] for part, s in zip(parts, shares, strict=True)]
+        return torch.cat(pieces).to(values.device, values.dtype)
 
     def agree(self, values: torch.Tensor) -> bool:
         """Whether every rank passed the same ``values`` (a small float64 tensor)."""
@@ -186,23 +259,32 @@ class DataParallel:
     def summary(self, model: torch.nn.Module) -> dict[str, Any]:
         """The ranks and the SHA-256 of each rank's parameters (``metrics.json["distributed"]``).
 
-        Hashes the bytes of ``model``'s ``state_dict`` on every rank and
-        gathers the digests (rank order).
+        Hashes the bytes of ``model``'s ``state_dict`` (buffers too: batch
+        norm's running statistics) on every rank and gathers the digests
+        (rank order); compares torch's global random state as well, which
+        the next dropout masks come from.
 
         Raises:
-            TrainingError: the ranks' parameters differ (which is a bug).
+            TrainingError: the ranks' parameters or random states differ
+                (which is a bug).
 
         """
         digest = hashlib.sha256()
         for name, tensor in model.state_dict().items():
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-        digests: list[Any] = [None] * self.world_size
-        dist.all_gather_object(digests, digest.hexdigest())
-        if len(set(digests)) != 1:
+        device = next(model.parameters()).device
+        random = hashlib.sha256(torch.get_rng_state().numpy().tobytes())
+        if device.type == "cuda":
+            random.update(torch.cuda.get_rng_state(device).numpy().tobytes())
+        gathered: list[Any] = [None] * self.world_size
+        dist.all_gather_object(gathered, (digest.hexdigest(), random.hexdigest()))
+        digests = [parameters for parameters, _ in gathered]
+        if len(set(gathered)) != 1:
+            what = "parameters" if len(set(digests)) != 1 else "random states"
             short = ", ".join(d[:12] for d in digests)
             raise TrainingError(
-                f"the ranks ended with different parameters ({short}); this is a bug in "
+                f"the ranks ended with different {what} ({short}); this is a bug in "
                 "graphae's data-parallel training, please report it"
             )
         return {
@@ -255,6 +337,54 @@ def process_group(backend: str | None, device: str) -> Iterator[DataParallel | N
         yield current()
     finally:
         dist.destroy_process_group()
+
+
+def check_world_size(run_dir: str | Path, world_size: int, ranks: DataParallel | None) -> None:
+    """Refuse to resume a run of ``world_size`` processes with another number of them.
+
+    The ranks' shares, and so the order of the float sums, depend on the
+    number of processes: a run continues with the number it started with,
+    and then ends with the numbers of an uninterrupted run.
+
+    Raises:
+        ConfigError: the number of processes differs (the message gives the command).
+
+    """
+    now = ranks.world_size if ranks is not None else 1
+    if now != world_size:
+        started = "in one process" if world_size == 1 else f"on {world_size} torchrun processes"
+        raise ConfigError(
+            f"{run_dir} started {started}, not {now}; resume it with: "
+            + resume_command(run_dir, world_size)
+        )
+
+
+def share(count: int, rank: int, world_size: int) -> slice:
+    """Rank ``rank``'s contiguous share of ``count`` items (``count / W``, give or take one)."""
+    return slice(count * rank // world_size, count * (rank + 1) // world_size)
+
+
+@contextmanager
+def rank_stream(seed: int, epoch: int, rank: int, device: torch.device) -> Iterator[None]:
+    """Draw torch's global random numbers from a stream of ``(seed, epoch, rank)`` for a while.
+
+    A rank's share of the decoding (its pairs' dropout masks) draws from
+    this stream; afterwards the global generator (the CPU's, and
+    ``device``'s on CUDA) is back where it was, so that every rank's next
+    encoder pass draws the same dropout masks whatever the sizes of the
+    shares.
+    """
+    cuda = device.type == "cuda"
+    index = 0
+    if cuda:
+        index = device.index if device.index is not None else torch.cuda.current_device()
+    with torch.random.fork_rng(devices=[index] if cuda else [], device_type="cuda"):
+        seed = epoch_seed(seed, epoch, RANK_DECODING, rank)
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
+        yield
 
 
 def shard_entries(

@@ -24,6 +24,21 @@ all: the sampled objective through any decoder (e.g. GAE + MLP decoder).
 Epoch ``t``'s mask and negatives come from generators seeded by ``(seed,
 t)`` alone (:func:`~graphae.training.rng.epoch_generator`, streams ``MASKS``
 and ``NEGATIVES``).
+
+Data-parallel (``torchrun``, :mod:`graphae.training.distributed`): every
+rank draws the same mask and negatives and encodes the same masked graph;
+rank ``r`` of ``W`` decodes its contiguous share ``P_r`` of the targets and
+``Q_r`` of the negatives and regresses the degrees of its share ``V_r`` of
+the nodes, each sum divided by the full count and scaled by ``W``:
+
+.. math::
+    \\mathcal{L}_r = W \\Big( \\frac{\\sum_{P_r} w\\, \\mathrm{softplus}(-f)}{\\sum w}
+      + \\frac{\\sum_{Q_r} \\mathrm{softplus}(f)}{|E_{neg}|}
+      + \\alpha\\, \\frac{\\sum_{V_r} (g(z_u) - d^{mask}_u)^2}{N} \\Big)
+      + \\mathcal{L}_{KL},
+
+so that the mean of the ranks' losses, and of their gradients, is the
+single-process ``L`` and its gradient (float rounding aside).
 """
 
 from __future__ import annotations
@@ -36,6 +51,7 @@ from torch import nn
 
 from graphae.nn.autoencoders import GAE, Encoding
 from graphae.sparse import PairSet
+from graphae.training.distributed import rank_stream, share
 from graphae.training.masking import Mask, MaskDraw, TrainingGraph
 from graphae.training.objectives import _with_kl
 from graphae.training.rng import MASKS, NEGATIVES, epoch_generator
@@ -64,6 +80,9 @@ class MaskedObjective:
     """
 
     name = "masked"
+    #: data-parallel training: ``(rank, world size)``, and each call computes that rank's
+    #: share of the loss (:meth:`share_loss`); ``None``: all of it
+    shard: tuple[int, int] | None = None
 
     def __init__(
         self,
@@ -137,6 +156,8 @@ class MaskedObjective:
         positives, weight = draw.targets, draw.weight
         count = positives.shape[1] if weight is None else int(weight.sum())
         negatives = self.negatives(count, epoch)
+        if self.shard is not None:
+            return self.share_loss(encoding, draw, negatives, epoch)
         z = encoding.z
         logits = self.decode(z, torch.cat([positives, negatives], dim=1).to(z.device))
         pos, neg = logits[: positives.shape[1]], logits[positives.shape[1] :]
@@ -151,5 +172,44 @@ class MaskedObjective:
             assert self.degree_decoder is not None
             target = torch.bincount(draw.ends, minlength=self.num_nodes).float().to(z.device)
             parts["degree"] = F.mse_loss(self.degree_decoder(z), target)
+            parts["loss"] = parts["loss"] + self.degree_weight * parts["degree"]
+        return parts
+
+    def share_loss(
+        self, encoding: Encoding, draw: MaskDraw, negatives: torch.Tensor, epoch: int
+    ) -> dict[str, torch.Tensor]:
+        """The loss parts of this rank's share ``L_r`` (see the module's docstring).
+
+        The decoders' dropout draws from the rank's own stream
+        (:func:`~graphae.training.distributed.rank_stream`), which leaves
+        torch's global generator as it was.
+        """
+        assert self.shard is not None
+        rank, world_size = self.shard
+        z = encoding.z
+        positives, weight = draw.targets, draw.weight
+        own_targets = share(positives.shape[1], rank, world_size)
+        own_negatives = share(negatives.shape[1], rank, world_size)
+        own_nodes = share(self.num_nodes, rank, world_size)
+        pairs = torch.cat([positives[:, own_targets], negatives[:, own_negatives]], dim=1)
+        degrees = None
+        with rank_stream(self.seed, epoch, rank, z.device):
+            logits = self.decode(z, pairs.to(z.device))
+            if self.degree_weight:
+                assert self.degree_decoder is not None
+                degrees = self.degree_decoder(z[own_nodes])
+        count = own_targets.stop - own_targets.start
+        pos_loss = F.softplus(-logits[:count])
+        if weight is None:
+            pos_term = pos_loss.sum() / positives.shape[1]
+        else:  # each target counted as often as it was masked
+            own_weight = weight[own_targets].to(z.device)
+            pos_term = (pos_loss * own_weight).sum() / weight.sum().to(z.device)
+        neg_term = F.softplus(logits[count:]).sum() / negatives.shape[1]
+        parts = _with_kl(world_size * (pos_term + neg_term), encoding)
+        if degrees is not None:
+            target = torch.bincount(draw.ends, minlength=self.num_nodes)[own_nodes]
+            error = (degrees - target.float().to(z.device)).square().sum()
+            parts["degree"] = world_size * error / self.num_nodes
             parts["loss"] = parts["loss"] + self.degree_weight * parts["degree"]
         return parts

@@ -17,11 +17,14 @@ import torch
 #: stream ids: independent streams for the different uses within one run
 NEGATIVES = 1
 MASKS = 2
+SHUFFLE = 3  # mini-batch training: the order of the training edges in an epoch
+NEIGHBOURS = 4  # mini-batch training: the sampled neighbourhoods of a batch
+RANK_DECODING = 5  # data-parallel: torch's stream while a rank decodes its share, per rank
 
 
-def epoch_seed(seed: int, epoch: int, stream: int = NEGATIVES) -> int:
-    """A 63-bit seed determined by ``(seed, stream, epoch)`` alone."""
-    sequence = np.random.SeedSequence([int(seed), int(stream), int(epoch)])
+def epoch_seed(seed: int, epoch: int, stream: int = NEGATIVES, *key: int) -> int:
+    """A 63-bit seed determined by ``(seed, stream, epoch)`` (and ``key``, e.g. a rank) alone."""
+    sequence = np.random.SeedSequence([int(seed), int(stream), int(epoch), *map(int, key)])
     state = sequence.generate_state(1, np.uint64)
     return int(state[0]) >> 1  # below 2**63: a valid torch seed on every platform
 
@@ -31,3 +34,15 @@ def epoch_generator(
 ) -> torch.Generator:
     """A fresh :class:`torch.Generator` on ``device`` seeded with :func:`epoch_seed`."""
     return torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch, stream))
+
+
+def batch_generator(
+    seed: int, epoch: int, batch: int, stream: int, device: str | torch.device = "cpu"
+) -> torch.Generator:
+    """A fresh generator for one batch of an epoch, seeded by ``(seed, stream, epoch, batch)``.
+
+    Mini-batch training (:mod:`graphae.training.minibatch`) draws each batch's
+    negatives and neighbourhoods from their own generator, so a batch's draw
+    depends on nothing drawn before it.
+    """
+    return torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch, stream, batch))

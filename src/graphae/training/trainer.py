@@ -21,6 +21,8 @@ from graphae.training.checkpointing import TrainState
 
 Objective = Callable[[Encoding, int], dict[str, torch.Tensor]]
 Sync = Callable[[torch.nn.Module, dict[str, torch.Tensor]], dict[str, torch.Tensor]]
+#: one epoch of another kind of training (mini-batch): ``(model, optimizer, epoch) -> loss parts``
+EpochStep = Callable[[GAE, torch.optim.Optimizer, int], dict[str, torch.Tensor]]
 
 
 @dataclass
@@ -125,6 +127,7 @@ def fit(
     checkpoint_every: int = 0,
     checkpoint: Callable[[TrainState], None] | None = None,
     resume_from: TrainState | None = None,
+    epoch_step: EpochStep | None = None,
 ) -> FitResult:
     """Train with Adam, validating every ``eval_every`` epochs and at the last one.
 
@@ -156,6 +159,10 @@ def fit(
         resume_from (TrainState, optional): continue from this saved state
             (epochs ``resume_from.epoch + 1 ... epochs``); the result is the
             same as without the interruption.
+        epoch_step (callable, optional): trains one epoch its own way (its
+            own steps, gradient clipping included) instead of one full-batch
+            step of ``objective``, e.g. :class:`~graphae.training.minibatch.MinibatchStep`;
+            validation stays a full-graph pass over ``adj``. (default: ``None``)
 
     Returns:
         FitResult: the best-validation weights and the history.
@@ -175,7 +182,7 @@ def fit(
     # An objective with an ``encode(model, x, adj, epoch)`` method (masking) shows the
     # encoder another graph than ``adj``: then a training pass never validates.
     encode = getattr(objective, "encode", None)
-    reuse = model.mode_independent() and encode is None
+    reuse = model.mode_independent() and encode is None and epoch_step is None
     pending: dict[str, float] | None = None  # epoch awaiting that validation
     first, seconds_before, cpu_before = 1, 0.0, 0.0
     if resume_from is not None:  # weights, Adam, RNG, selection, history: as they were
@@ -210,18 +217,21 @@ def fit(
     bar = tqdm(range(first, epochs + 1), disable=not progress, unit="epoch", leave=False)
     model.train()
     for epoch in bar:
-        optimizer.zero_grad(set_to_none=True)
-        encoding = model.encode(x, adj) if encode is None else encode(model, x, adj, epoch)
-        if pending is not None:
-            close_epoch(pending, encoding.mu.detach())
-            pending = None
-        parts = objective(encoding, epoch)
-        parts["loss"].backward()
-        if sync is not None:
-            parts = sync(model, parts)
-        if grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optimizer.step()
+        if epoch_step is not None:
+            parts = epoch_step(model, optimizer, epoch)
+        else:
+            optimizer.zero_grad(set_to_none=True)
+            encoding = model.encode(x, adj) if encode is None else encode(model, x, adj, epoch)
+            if pending is not None:
+                close_epoch(pending, encoding.mu.detach())
+                pending = None
+            parts = objective(encoding, epoch)
+            parts["loss"].backward()
+            if sync is not None:
+                parts = sync(model, parts)
+            if grad_clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+            optimizer.step()
         metrics = {"epoch": epoch, **{f"train/{k}": float(v.detach()) for k, v in parts.items()}}
         if not math.isfinite(metrics["train/loss"]):  # the logged value: no extra sync
             loss = metrics["train/loss"]
