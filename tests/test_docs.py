@@ -105,6 +105,10 @@ BENCHMARKS_SHORTENED = {
     "python benchmarks/objective_choice.py --sizes 2000:4000 --seeds 1 --epochs 50": "python "
     "benchmarks/objective_choice.py --sizes 2000:4000 --seeds 1 --epochs 3 --models gae",
     "python benchmarks/own_graph.py": "python benchmarks/own_graph.py --sizes 2000:8000 --epochs 2",
+    "python benchmarks/minibatch.py cora --data-root ../shared/datasets --seeds 3": "python "
+    "benchmarks/minibatch.py cora --data-root ../shared/datasets --seeds 1 --epochs 2",
+    "python benchmarks/distributed.py --parts --nodes 100000 --edges 1000000 --epochs 5": "python "
+    "benchmarks/distributed.py --parts --nodes 2000 --edges 10000 --epochs 2",
     "python benchmarks/pyg_example_lockstep.py --data-root ../shared/datasets": "python "
     "benchmarks/pyg_example_lockstep.py --data-root ../shared/datasets --seeds 0 --epochs 3",
     "python benchmarks/pyg_example_speed.py --data-root ../shared/datasets --datasets Cora "
