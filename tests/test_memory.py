@@ -163,8 +163,11 @@ def test_minibatch_activations_grow_with_the_batch_not_the_graph():
 
 
 def test_the_full_graph_refusal_suggests_minibatch_training():
-    with pytest.raises(ConfigError, match=r"--batch-size"):
+    with pytest.raises(ConfigError, match=r"--batch-size") as info:
         check_memory(_estimate(num_nodes=3_000_000, num_edges=30_000_000), "1G")
+    assert "--objective sampled" not in str(info.value)  # it is sampled already
+    with pytest.raises(ConfigError, match=r"--objective sampled, mini-batch training"):
+        check_memory(_estimate(num_nodes=3_000_000, num_edges=30_000_000, objective="dense"), "1G")
     with pytest.raises(ConfigError) as info:
         check_memory(_minibatch(), "1G")
     assert "a smaller --batch-size or --fanout" in str(info.value)

@@ -133,6 +133,7 @@ class MemoryEstimate:
     stages: dict[str, int]
     device: str = "cpu"
     minibatch: bool = False  # the estimate of mini-batch training (--batch-size)
+    objective: str = "sampled"  # the training objective it assumes
 
     @property
     def peak(self) -> int:
@@ -218,7 +219,7 @@ def estimate_memory(
         "objective": objective_bytes,
         "evaluation": 40 * p,
     }
-    return MemoryEstimate(stages=stages, device=device)
+    return MemoryEstimate(stages=stages, device=device, objective=objective)
 
 
 def estimate_minibatch(
@@ -425,8 +426,9 @@ def check_memory(estimate: MemoryEstimate, max_memory: str | int | None) -> None
     if estimate.minibatch:
         remedies = "a smaller --batch-size or --fanout, fewer --hidden-dim/--latent-dim"
     else:
+        sampled = ", --objective sampled" if estimate.objective == "dense" else ""
         remedies = (
-            "fewer --hidden-dim/--latent-dim, --objective sampled, mini-batch training "
+            f"fewer --hidden-dim/--latent-dim{sampled}, mini-batch training "
             "(--batch-size, e.g. 4096)"
         )
     raise ConfigError(
