@@ -253,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     repro.add_argument("--epochs", type=int, help="override the autoencoders' epochs")
     repro.add_argument("--out", help="output folder (default: runs/reproduce/<name>)")
     repro.add_argument("--data-root", default=None, help="folder with Planetoid/<Name>/raw")
+    add_tracker_options(repro)
     repro.set_defaults(handler=_reproduce)
 
     compare = commands.add_parser(
@@ -554,6 +555,7 @@ def _reproduce(args: argparse.Namespace) -> None:
         runs=args.runs,
         data_root=args.data_root,
         epochs=args.epochs,
+        trackers=trackers_from_args(args),
     )
     print(result.markdown)
     print("written: " + ", ".join(str(p) for p in result.files.values()))

@@ -147,6 +147,19 @@ def test_cli_train_and_sweep_log_to_mlflow(store, data_root, tmp_path, capsys):
     assert "unknown tracker 'wandb'" in capsys.readouterr().err
 
 
+def test_cli_reproduce_logs_every_run_to_mlflow(store, data_root, tmp_path, capsys):
+    from graphae.cli import main
+
+    argv = ["reproduce", "kipf2016", "--datasets", "Cora", "--methods", "GAE", "SC"]
+    argv += ["--runs", "1", "--epochs", "2", "--data-root", str(data_root), "--threads", "1"]
+    argv += ["--out", str(tmp_path / "repro"), "--mlflow-uri", store]
+    assert main([*argv, "--mlflow-experiment", "kipf"]) == 0
+    capsys.readouterr()
+    _, runs = _runs(store, "kipf")
+    assert sorted(r.info.run_name for r in runs) == ["gae_seed0", "sc_seed0"]
+    assert all(r.info.status == "FINISHED" and "test/auc" in r.data.metrics for r in runs)
+
+
 def test_cli_vae_logs_to_mlflow(store, tmp_path, capsys):
     from graphae.cli import main
 

@@ -35,7 +35,7 @@ def reproduce(
         out_dir (str or Path, optional): where run folders and tables go.
             (default: ``runs/reproduce/<name>``)
         **options: ``datasets``, ``methods``, ``runs``, ``data_root``, ``epochs``,
-            ``log`` of :func:`~graphae.reproduction.run_reproduction`.
+            ``trackers``, ``log`` of :func:`~graphae.reproduction.run_reproduction`.
 
     """
     spec = load_spec(name_or_path)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -27,6 +27,7 @@ from graphae.data.link_split import LinkSplit, pyg_link_split, split_edges
 from graphae.data.planetoid import canonical_name, load_planetoid
 from graphae.errors import ConfigError
 from graphae.reproduction.spec import AUTOENCODER, MethodSpec, ReproductionSpec
+from graphae.tracking.base import Tracker
 
 
 @dataclass
@@ -77,6 +78,7 @@ def run_reproduction(
     runs: int | None = None,
     data_root: str | None = None,
     epochs: int | None = None,
+    trackers: Sequence[Tracker] = (),
     log: Callable[[str], None] = _log,
 ) -> list[CellRun]:
     """Run (or resume) the selected cells; return one :class:`CellRun` per run.
@@ -89,6 +91,8 @@ def run_reproduction(
         runs (int, optional): seeds ``0..runs-1`` (default: the spec's).
         data_root (str, optional): where the data sets are.
         epochs (int, optional): replace the autoencoders' epochs (quick looks).
+        trackers (sequence, optional): extra trackers (e.g. MLflow) that follow
+            every run, besides each run folder's TensorBoard events.
         log (callable, optional): receives progress lines (default: stderr).
 
     """
@@ -125,7 +129,9 @@ def run_reproduction(
         eta = _eta(cells[index - 1 :], durations)
         log(f"{label} ... ({len(cells) - index + 1} left, ETA {eta})")
         tick = time.perf_counter()
-        metrics = _run_cell(method, settings, dataset, seed, data, split, run_dir, data_root)
+        metrics = _run_cell(
+            method, settings, dataset, seed, data, split, run_dir, data_root, trackers
+        )
         durations.setdefault((dataset, method.label), []).append(time.perf_counter() - tick)
         results.append(CellRun(dataset, method.label, seed, metrics, run_dir, skipped=False))
         log(
@@ -145,10 +151,11 @@ def _run_cell(
     split: LinkSplit,
     run_dir: Path,
     data_root: str | None,
+    trackers: Sequence[Tracker] = (),
 ) -> dict[str, Any]:
     from graphae.pipeline import evaluate_embedding, train
 
-    common = {"runs_dir": run_dir.parent, "name": run_dir.name}
+    common = {"runs_dir": run_dir.parent, "name": run_dir.name, "trackers": trackers}
     if method.kind == AUTOENCODER:
         config = TrainConfig(
             **settings,
@@ -159,7 +166,7 @@ def _run_cell(
             runs_dir=str(run_dir.parent),
             name=run_dir.name,
         )
-        return train(config, data=data, split=split).metrics
+        return train(config, data=data, split=split, trackers=trackers).metrics
     from graphae.baselines import BASELINES
 
     embed = partial(BASELINES[method.kind], **settings, seed=seed)
