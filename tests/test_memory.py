@@ -183,5 +183,9 @@ def test_estimate_run_of_a_minibatch_config():
     assert "inference" in mini.line() and "inference" not in full.line()
     small = estimate_run(config.with_overrides(batch_size=8, fanout=[2]), data, split, "sampled")
     assert small.stages["activations"] < mini.stages["activations"]
+    masked = config.with_overrides(model="maskgae", objective="auto", batch_size=64, fanout=[3])
+    graph = estimate_run(masked, data, split, "masked").stages["graph"]
+    training_edges = split.train_pos.shape[1]  # the masked objective's graph and draws
+    assert graph - mini.stages["graph"] == 100 * training_edges + 40 * data.num_nodes
     with pytest.raises(ConfigError, match="one per hop"):
         estimate_run(config.with_overrides(batch_size=64, fanout=[3, 3, 3]), data, split, "x")

@@ -154,7 +154,7 @@ def train(
     if config.masked_objective:  # an MLP decoder, a mask or a degree loss
         objective_name = "masked"
     if config.batch_size:  # mini-batch training: negatives and neighbourhoods sampled per batch
-        objective_name = minibatch_objective(config, distributed.current() is not None)
+        objective_name = minibatch_objective(config)
     ranks = distributed.current()  # under torchrun: rank 0 alone saves, logs and shows progress
     if ranks is not None:
         config, save, trackers = ranks.prepare(config, objective_name, save, trackers)
@@ -449,9 +449,17 @@ def _run(
     torch.manual_seed(config.seed)
     model = build_from_config(config, in_dim).to(device)
     step = None
+    ranks = distributed.current()
     if config.batch_size:  # the step trains an epoch in batches; no full-graph objective
-        minibatch_objective(config, distributed.current() is not None)  # a resume checks too
+        minibatch_objective(config)  # a resume checks too
         objective: Any = None
+        masked = None  # an edge mask or a degree loss: the full-graph objective's draws
+        if config.mask != "none" or config.degree_weight:
+            mask = make_mask(config.mask, config.mask_ratio, config.walk_length)
+            weights = pair_weights(data, train_edges)
+            masked = MaskedObjective.for_model(
+                model, train_edges, num_nodes, mask, config.degree_weight, config.seed, weights
+            )
         step = MinibatchStep(
             model,
             x,
@@ -462,6 +470,8 @@ def _run(
             fanouts=config.fanout,
             seed=config.seed,
             grad_clip=config.grad_clip,
+            masked=masked,
+            ranks=ranks,
         )
     elif objective_name == "dense":
         objective = DenseObjective(train_edges, num_nodes)
@@ -473,10 +483,13 @@ def _run(
         )
     else:
         objective = SampledObjective(train_edges, num_nodes, config.seed)
-    ranks = distributed.current()
     if ranks is not None:  # data parallel: rank 0's weights on all, this rank's share of pairs
         ranks.replicate(model)
-        ranks.shard(objective)
+        if step is None:
+            ranks.shard(objective)
+        else:  # mini-batch: the step takes this rank's share of each batch
+            pairs = split.train_pos
+            ranks.check_same_training(num_nodes, pairs.shape[1], int(pairs.sum()), config.seed)
 
     run_info = {
         "config": config.to_dict(),

@@ -91,7 +91,9 @@ def test_each_rank_resumes_on_its_own_gpu():
 GRAPH = "synthetic:nodes=300,edges=1500,features=16"
 SETTINGS = {"model": "maskgae", "epochs": 20, "seed": 3, "hidden_dim": 32, "latent_dim": 32}
 SETTINGS["decoder_dropout"] = 0.2  # encoder and decoder dropout: random state carried over
-STOP = f"""
+#: the same in mini-batches: each rank's share of every batch, buffers averaged each epoch
+MINIBATCH = {**SETTINGS, "batch_size": 256, "fanout": [5]}
+STOP = """
 import torch
 from graphae.pipeline import train
 from graphae.tracking.base import Tracker
@@ -106,8 +108,8 @@ class CrashAt(Tracker):  # rank 0 stops at epoch 12; torchrun then stops rank 1
 
 torch.set_num_threads(1)
 with process_group("gloo", "cpu"):
-    train(dataset={GRAPH!r}, runs_dir="runs", name="stopped", checkpoint_every=5, quiet=True,
-          figures=False, trackers=[CrashAt()], **{SETTINGS!r})
+    train(dataset={graph!r}, runs_dir="runs", name="stopped", checkpoint_every=5, quiet=True,
+          figures=False, trackers=[CrashAt()], **{settings!r})
 """
 TIMINGS = {"train_seconds", "train_cpu_seconds", "total_seconds", "phase_seconds"}
 
@@ -123,14 +125,18 @@ def _torchrun(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_a_stopped_torchrun_run_resumes_to_the_uninterrupted_result(tmp_path):
+@pytest.mark.parametrize("settings", [SETTINGS, MINIBATCH], ids=["full-graph", "minibatch"])
+def test_a_stopped_torchrun_run_resumes_to_the_uninterrupted_result(tmp_path, settings):
     """2 gloo ranks stopped at epoch 12, resumed from epoch 10: the same metrics, bit for bit."""
-    options = [f"--{k.replace('_', '-')}={v}" for k, v in SETTINGS.items()]
+    options = [
+        f"--{k.replace('_', '-')}={','.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in settings.items()
+    ]
     common = ["--threads", "1", "--quiet", "--no-figures", "--runs-dir", "runs"]
     cli = ["-m", "graphae", "train", "--dataset", GRAPH, *options, *common]
     done = _torchrun(tmp_path, *cli, "--name", "reference")
     assert done.returncode == 0, done.stderr[-3000:]
-    (tmp_path / "stop.py").write_text(STOP)
+    (tmp_path / "stop.py").write_text(STOP.format(graph=GRAPH, settings=settings))
     stopped = _torchrun(tmp_path, "stop.py")
     assert stopped.returncode != 0 and "stopped at epoch 12" in stopped.stderr
     run_dir, reference = tmp_path / "runs" / "stopped", tmp_path / "runs" / "reference"

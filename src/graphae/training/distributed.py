@@ -41,7 +41,10 @@ rank tests ``1 / W`` of them, and one all-gather shares the answers,
 :meth:`DataParallel.gather`; half of a draw's cost at 1M edges). What does
 not yet: the graph, the features, the draw's random numbers and the encoder
 pass are replicated on every rank, and validation and test scoring run on
-each.
+each. Mini-batch training (``--batch-size``, :mod:`graphae.training.minibatch`)
+divides each batch instead, its encoder pass included: every rank draws
+the same batch and encodes and decodes its share, and the ranks' batch-norm
+statistics are averaged each epoch (:meth:`DataParallel.average_buffers`).
 
 This is what ``DistributedDataParallel`` does (broadcast the initial
 weights, all-reduce averaged gradients), written out because the trainer
@@ -180,17 +183,50 @@ class DataParallel:
         else:  # masked: the training graph's undirected edges
             edges = objective.graph.edges
             count, total = edges.shape[1], int(edges.long().sum())
-        facts = torch.tensor(
-            [objective.num_nodes, count, total, objective.seed], dtype=torch.float64
-        )
+        self.check_same_training(objective.num_nodes, count, total, objective.seed)
+        objective.shard = (self.rank, self.world_size)
+        if hasattr(objective, "gather_over_ranks"):  # sampled: each rank tests 1/W of a draw
+            objective.gather_over_ranks = self.gather
+
+    def check_same_training(self, num_nodes: int, count: int, total: int, seed: int) -> None:
+        """Check that the ranks hold the same nodes, training pairs (count, id sum) and seed.
+
+        Raises:
+            DataError: the ranks hold different graphs, splits or seeds.
+
+        """
+        facts = torch.tensor([num_nodes, count, total, seed], dtype=torch.float64)
         if not self.agree(facts):
             raise DataError(
                 "the ranks loaded different graphs, splits or seeds: give every rank the "
                 "same files and settings"
             )
-        objective.shard = (self.rank, self.world_size)
-        if hasattr(objective, "gather_over_ranks"):  # sampled: each rank tests 1/W of a draw
-            objective.gather_over_ranks = self.gather
+
+    def average_buffers(self, model: torch.nn.Module) -> None:
+        """Make the ranks' buffers equal: floating-point ones averaged, counters their maximum.
+
+        Mini-batch training normalises each rank's share of a batch on its
+        own, so batch norm's running statistics drift apart; being running
+        means (linear in the batch statistics), their average over ranks is
+        what one running mean of the ranks' batch statistics would be. Two
+        all-reduces at most (floats, integers).
+        """
+        buffers = list(model.buffers())
+        for floating, op in ((True, dist.ReduceOp.SUM), (False, dist.ReduceOp.MAX)):
+            chosen = [b for b in buffers if b.is_floating_point() == floating and b.numel()]
+            if not chosen:
+                continue
+            dtype = torch.float64 if floating else torch.int64
+            flat = torch.cat([b.detach().reshape(-1).to(self.device, dtype) for b in chosen])
+            dist.all_reduce(flat, op=op)
+            if floating:
+                flat /= self.world_size
+            offset = 0
+            with torch.no_grad():
+                for buffer in chosen:
+                    part = flat[offset : offset + buffer.numel()]
+                    buffer.copy_(part.view_as(buffer).to(buffer.device, buffer.dtype))
+                    offset += buffer.numel()
 
     def gather(self, values: torch.Tensor, total: int) -> torch.Tensor:
         """The ``total`` items of which each rank holds its :func:`share` ``values``, in rank order.
@@ -365,21 +401,25 @@ def share(count: int, rank: int, world_size: int) -> slice:
 
 
 @contextmanager
-def rank_stream(seed: int, epoch: int, rank: int, device: torch.device) -> Iterator[None]:
+def rank_stream(
+    seed: int, epoch: int, rank: int, device: torch.device, batch: int | None = None
+) -> Iterator[None]:
     """Draw torch's global random numbers from a stream of ``(seed, epoch, rank)`` for a while.
 
     A rank's share of the decoding (its pairs' dropout masks) draws from
     this stream; afterwards the global generator (the CPU's, and
     ``device``'s on CUDA) is back where it was, so that every rank's next
     encoder pass draws the same dropout masks whatever the sizes of the
-    shares.
+    shares. ``batch``: mini-batch training's stream of ``(seed, epoch,
+    rank, batch)``, where a rank's whole forward pass on its share draws.
     """
     cuda = device.type == "cuda"
     index = 0
     if cuda:
         index = device.index if device.index is not None else torch.cuda.current_device()
     with torch.random.fork_rng(devices=[index] if cuda else [], device_type="cuda"):
-        seed = epoch_seed(seed, epoch, RANK_DECODING, rank)
+        key = (rank,) if batch is None else (rank, batch)
+        seed = epoch_seed(seed, epoch, RANK_DECODING, *key)
         torch.default_generator.manual_seed(seed)
         if cuda:
             with torch.cuda.device(index):

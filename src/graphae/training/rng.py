@@ -37,12 +37,20 @@ def epoch_generator(
 
 
 def batch_generator(
-    seed: int, epoch: int, batch: int, stream: int, device: str | torch.device = "cpu"
+    seed: int,
+    epoch: int,
+    batch: int,
+    stream: int,
+    device: str | torch.device = "cpu",
+    rank: int | None = None,
 ) -> torch.Generator:
     """A fresh generator for one batch of an epoch, seeded by ``(seed, stream, epoch, batch)``.
 
     Mini-batch training (:mod:`graphae.training.minibatch`) draws each batch's
     negatives and neighbourhoods from their own generator, so a batch's draw
-    depends on nothing drawn before it.
+    depends on nothing drawn before it. ``rank``: a data-parallel rank's own
+    stream (``(seed, stream, epoch, batch, rank)``), e.g. for the
+    neighbourhoods of its share of the batch.
     """
-    return torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch, stream, batch))
+    key = (batch,) if rank is None else (batch, rank)
+    return torch.Generator(device=device).manual_seed(epoch_seed(seed, epoch, stream, *key))
