@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -23,6 +20,7 @@ from graphae.sparse import PairRounds, SymmetricPairs
 from graphae.tracking.jsonl import JsonlTracker
 from graphae.training.distributed import DataParallel, process_group, shard_entries, share
 from graphae.training.objectives import SampledObjective
+from tests.training.torchrun import train_ddp
 
 
 @pytest.fixture
@@ -190,16 +188,7 @@ SETTINGS = ["--objective", "sampled", "--epochs", "40", "--seed", "3"]
 
 def test_torchrun_two_processes_match_one(tmp_path):
     """2 gloo ranks: identical weights on both, and the single-process run's numbers."""
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    env["OMP_NUM_THREADS"] = "1"
-    command = [
-        *(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"),
-        *("-m", "graphae", "train", "--dataset", GRAPH, *SETTINGS),
-        *("--threads", "1", "--quiet", "--no-figures", "--runs-dir", "runs", "--name", "ddp"),
-    ]
-    done = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
-    )
+    done = train_ddp(tmp_path, GRAPH, *SETTINGS)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("test AUC") == 1  # rank 0 alone reports
     assert [p.name for p in (tmp_path / "runs").iterdir()] == ["ddp"]  # and writes

@@ -9,9 +9,6 @@ the same mask and negatives, and computes its share of the loss. Then
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -25,6 +22,7 @@ from graphae.pipeline import train
 from graphae.training.distributed import DataParallel, rank_stream, share
 from graphae.training.masked import MaskedObjective
 from graphae.training.masking import make_mask
+from tests.training.torchrun import train_ddp
 
 
 @pytest.fixture
@@ -141,16 +139,7 @@ SETTINGS += ["--latent-dim", "32", "--decoder-dropout", "0.2"]
 
 def test_torchrun_two_processes_train_maskgae(tmp_path):
     """2 gloo ranks: identical weights (batch norm statistics too) and one process's AUC."""
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    env["OMP_NUM_THREADS"] = "1"
-    command = [
-        *(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"),
-        *("-m", "graphae", "train", "--dataset", GRAPH, *SETTINGS),
-        *("--threads", "1", "--quiet", "--no-figures", "--runs-dir", "runs", "--name", "ddp"),
-    ]
-    done = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
-    )
+    done = train_ddp(tmp_path, GRAPH, *SETTINGS)
     assert done.returncode == 0, done.stderr[-3000:]
     run = tmp_path / "runs" / "ddp"
     metrics = json.loads((run / "metrics.json").read_text())

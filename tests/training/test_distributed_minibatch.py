@@ -9,9 +9,6 @@ mini-batches and end with identical parameters and buffers.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -26,6 +23,7 @@ from graphae.training.distributed import DataParallel
 from graphae.training.masked import MaskedObjective
 from graphae.training.masking import make_mask
 from graphae.training.minibatch import MinibatchStep
+from tests.training.torchrun import train_ddp
 
 
 def _step(planted, ranks: DataParallel | None, mask: str = "directed"):
@@ -100,16 +98,7 @@ def _flags(settings: dict) -> list[str]:
 
 def test_torchrun_two_processes_train_maskgae_in_minibatches(tmp_path):
     """2 gloo ranks: identical weights and batch norm statistics; one process's AUC, about."""
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    env["OMP_NUM_THREADS"] = "1"
-    command = [
-        *(sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2"),
-        *("-m", "graphae", "train", "--dataset", GRAPH, *_flags(MINIBATCH)),
-        *("--threads", "1", "--quiet", "--no-figures", "--runs-dir", "runs", "--name", "ddp"),
-    ]
-    done = subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=180
-    )
+    done = train_ddp(tmp_path, GRAPH, *_flags(MINIBATCH))
     assert done.returncode == 0, done.stderr[-3000:]
     run = tmp_path / "runs" / "ddp"
     metrics = json.loads((run / "metrics.json").read_text())

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +16,7 @@ from graphae.tracking.base import Tracker
 from graphae.training import distributed
 from graphae.training.checkpointing import describe_kept, kept_run
 from graphae.training.distributed import DataParallel, check_world_size
+from tests.training.torchrun import torchrun
 
 
 class Crash(Exception):
@@ -114,16 +112,6 @@ with process_group("gloo", "cpu"):
 TIMINGS = {"train_seconds", "train_cpu_seconds", "total_seconds", "phase_seconds"}
 
 
-def _torchrun(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
-    env["OMP_NUM_THREADS"] = "1"
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    command += ["--nproc-per-node", "2", *args]
-    return subprocess.run(
-        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("settings", [SETTINGS, MINIBATCH], ids=["full-graph", "minibatch"])
 def test_a_stopped_torchrun_run_resumes_to_the_uninterrupted_result(tmp_path, settings):
@@ -134,15 +122,15 @@ def test_a_stopped_torchrun_run_resumes_to_the_uninterrupted_result(tmp_path, se
     ]
     common = ["--threads", "1", "--quiet", "--no-figures", "--runs-dir", "runs"]
     cli = ["-m", "graphae", "train", "--dataset", GRAPH, *options, *common]
-    done = _torchrun(tmp_path, *cli, "--name", "reference")
+    done = torchrun(tmp_path, *cli, "--name", "reference")
     assert done.returncode == 0, done.stderr[-3000:]
     (tmp_path / "stop.py").write_text(STOP.format(graph=GRAPH, settings=settings))
-    stopped = _torchrun(tmp_path, "stop.py")
+    stopped = torchrun(tmp_path, "stop.py")
     assert stopped.returncode != 0 and "stopped at epoch 12" in stopped.stderr
     run_dir, reference = tmp_path / "runs" / "stopped", tmp_path / "runs" / "reference"
     assert (run_dir / RESUME_FILE).is_file() and not (run_dir / METRICS_FILE).exists()
 
-    resumed = _torchrun(tmp_path, "-m", "graphae", "train", "--resume", "runs/stopped")
+    resumed = torchrun(tmp_path, "-m", "graphae", "train", "--resume", "runs/stopped")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert resumed.stdout.count("resumed from its checkpoint of epoch 10") == 1  # rank 0 alone
     metrics = json.loads((run_dir / METRICS_FILE).read_text())
