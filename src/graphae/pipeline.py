@@ -428,6 +428,17 @@ def check_device(device: str) -> None:
         raise ConfigError(f"device {device!r} requested but CUDA is not available; use cpu")
 
 
+def _masked_objective(
+    config: TrainConfig, model: GAE, data: Data, train_edges: torch.Tensor
+) -> MaskedObjective:
+    """The run's masked objective: its mask, degree loss and seed, on the training edges."""
+    mask = make_mask(config.mask, config.mask_ratio, config.walk_length)
+    weights = pair_weights(data, train_edges)
+    return MaskedObjective.for_model(
+        model, train_edges, int(data.num_nodes), mask, config.degree_weight, config.seed, weights
+    )
+
+
 def _run(
     config: TrainConfig,
     data: Data,
@@ -455,11 +466,7 @@ def _run(
         objective: Any = None
         masked = None  # an edge mask or a degree loss: the full-graph objective's draws
         if config.mask != "none" or config.degree_weight:
-            mask = make_mask(config.mask, config.mask_ratio, config.walk_length)
-            weights = pair_weights(data, train_edges)
-            masked = MaskedObjective.for_model(
-                model, train_edges, num_nodes, mask, config.degree_weight, config.seed, weights
-            )
+            masked = _masked_objective(config, model, data, train_edges)
         step = MinibatchStep(
             model,
             x,
@@ -476,11 +483,7 @@ def _run(
     elif objective_name == "dense":
         objective = DenseObjective(train_edges, num_nodes)
     elif objective_name == "masked":
-        mask = make_mask(config.mask, config.mask_ratio, config.walk_length)
-        weights = pair_weights(data, train_edges)
-        objective = MaskedObjective.for_model(
-            model, train_edges, num_nodes, mask, config.degree_weight, config.seed, weights
-        )
+        objective = _masked_objective(config, model, data, train_edges)
     else:
         objective = SampledObjective(train_edges, num_nodes, config.seed)
     if ranks is not None:  # data parallel: rank 0's weights on all, this rank's share of pairs
