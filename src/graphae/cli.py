@@ -415,6 +415,14 @@ def _add_model_settings(train: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--grad-clip", type=float, default=unset, help="gradient norm clip, 0: none (maskgae 1)"
     )
+    group.add_argument(
+        "--ensemble",
+        type=int,
+        default=unset,
+        metavar="K",
+        help="train K models, each with its own seed, one after the other on the run's split "
+        "and average their edge probabilities (a deep ensemble: K times the training time) (1)",
+    )
 
 
 def _version() -> str:
@@ -455,6 +463,8 @@ def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
         return
     config, m = result.config, result.metrics
     label = config.model.upper() + ("" if config.features else "*")
+    if config.ensemble > 1:
+        label += f" x{config.ensemble}"
     print(
         f"{label} on {config.dataset} ({result.objective} objective, {config.epochs} epochs, "
         f"seed {config.seed}, {m['train_seconds']:.1f} s)"
@@ -464,10 +474,14 @@ def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
     if m.get("cold_test_pairs"):
         where = "held-out nodes" if config.split == "inductive" else "nodes with no training edge"
         print(f"  {m['cold_test_pairs']:,} of the test pairs touch {where}")
-    print(
-        f"  best epoch {m['best_epoch']}: val AUC {100 * m['val']['auc']:.2f}  "
-        f"AP {100 * m['val']['ap']:.2f}"
-    )
+    if m.get("members"):  # an ensemble: each member kept its own epoch
+        epochs = ", ".join(str(member["best_epoch"]) for member in m["members"])
+        tests = ", ".join(f"{100 * member['test']['auc']:.2f}" for member in m["members"])
+        print(f"  ensemble of {len(m['members'])}: best epochs {epochs}; member test AUC {tests}")
+        kept = "ensemble"
+    else:
+        kept = f"best epoch {m['best_epoch']}"
+    print(f"  {kept}: val AUC {100 * m['val']['auc']:.2f}  AP {100 * m['val']['ap']:.2f}")
     print(
         f"  test AUC {100 * m['test']['auc']:.2f}  AP {100 * m['test']['ap']:.2f}   "
         f"(last epoch: AUC {100 * m['test_last']['auc']:.2f}  AP {100 * m['test_last']['ap']:.2f})"

@@ -81,6 +81,9 @@ class TrainConfig:
     walk_length: int | None = None  # steps of a path-mask walk (None: layers + 1)
     weight_decay: float | None = None  # Adam's L2 penalty (maskgae 5e-5)
     grad_clip: float | None = None  # clip the gradient norm to this, 0: never (maskgae 1)
+    # members of a deep ensemble (Lakshminarayanan et al. 2017): K models, each with its own
+    # seed, trained one after the other on the run's split; their edge probabilities averaged
+    ensemble: int | None = None
     # "dense" (paper), "sampled" (O(E)), "masked" (through the decoder; any mask, MLP decoder
     # or degree loss needs it), "auto" picks
     objective: str = "auto"
@@ -223,7 +226,7 @@ class TrainConfig:
         require_choice("activation", self.activation, ACTIVATIONS)
         require_choice("decoder", self.decoder, DECODERS)
         require_choice("mask", self.mask, MASKS)
-        for name in ("layers", "decoder_hidden", "decoder_layers", "walk_length"):
+        for name in ("layers", "decoder_hidden", "decoder_layers", "walk_length", "ensemble"):
             require_positive_int(name, getattr(self, name))
         for name in ("propagate_before", "propagate_after"):
             value = getattr(self, name)
@@ -264,7 +267,12 @@ class TrainConfig:
         graph = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.graph_name.lower())
         # parts other than the model's own: e.g. gae_mlpdec_..., vgae_edgemask_...
         own = model_defaults(self.model, self.graph_name)
-        for key, tag in (("encoder", "{}"), ("decoder", "{}dec"), ("mask", "{}mask")):
+        for key, tag in (
+            ("encoder", "{}"),
+            ("decoder", "{}dec"),
+            ("mask", "{}mask"),
+            ("ensemble", "ens{}"),
+        ):
             if getattr(self, key) != own[key]:
                 model += "_" + tag.format(getattr(self, key))
         return f"{model}_{graph}_{self.latent_dim}d_{self.epochs}ep{split}"

@@ -53,6 +53,7 @@ from graphae.evaluation.ranking import ranking_report
 from graphae.memory import check_memory, estimate_run, shows_estimate
 from graphae.nn.autoencoders import GAE
 from graphae.nn.decoders import InnerProductDecoder
+from graphae.nn.ensemble import assemble_ensemble
 from graphae.nn.factory import build_from_config
 from graphae.tracking.base import Tracker
 from graphae.tracking.jsonl import JsonlTracker
@@ -73,6 +74,7 @@ from graphae.training.masked import MaskedObjective
 from graphae.training.masking import make_mask
 from graphae.training.minibatch import MinibatchStep, minibatch_objective
 from graphae.training.objectives import DenseObjective, SampledObjective, resolve_objective
+from graphae.training.rng import member_seed
 from graphae.training.trainer import fit, show_progress
 
 
@@ -158,7 +160,9 @@ def train(
     ranks = distributed.current()  # under torchrun: rank 0 alone saves, logs and shows progress
     if ranks is not None:
         config, save, trackers = ranks.prepare(config, objective_name, save, trackers)
-    estimate = estimate_run(config, data, split, objective_name)
+    # an ensemble's members train one after the other: one member's memory
+    member = config.with_overrides(ensemble=1) if config.ensemble > 1 else config
+    estimate = estimate_run(member, data, split, objective_name)
     check_memory(estimate, config.max_memory)  # before anything is written
     if not config.quiet and shows_estimate(estimate, config.max_memory):
         print(estimate.line())
@@ -439,6 +443,60 @@ def _masked_objective(
     )
 
 
+@dataclass
+class _Member:
+    """One trained ensemble member (or the single model): what scoring and resuming need."""
+
+    seed: int
+    best_epoch: int
+    best_val: dict[str, float]
+    last_val: dict[str, float]
+    best_state: dict[str, torch.Tensor]
+    last_state: dict[str, torch.Tensor]
+    history: list[dict[str, float]]
+    seconds: float
+    cpu_seconds: float
+
+    def record(self) -> dict[str, Any]:
+        """Plain values for a resume checkpoint."""
+        return dict(vars(self))
+
+
+class _Prefixed(Tracker):
+    """Passes metrics on with a prefix (``member1/val/auc``); the run's own tracker starts them."""
+
+    def __init__(self, tracker: Tracker, prefix: str) -> None:
+        self.tracker, self.prefix = tracker, prefix
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        """Forward ``metrics`` with prefixed tags."""
+        self.tracker.log_metrics({self.prefix + k: v for k, v in metrics.items()}, step=step)
+
+
+def _member_prefix(member: int) -> str:
+    """Tags of member ``k``'s curves: the run's own for member 0, ``member{k}/...`` after."""
+    return f"member{member}/" if member else ""
+
+
+def _member_trackers(trackers: Sequence[Tracker], member: int) -> list[Tracker]:
+    prefix = _member_prefix(member)
+    return [_Prefixed(t, prefix) for t in trackers] if prefix else list(trackers)
+
+
+def _logged_history(
+    finished: Sequence[dict[str, Any]], history: Sequence[dict[str, float]], member: int
+) -> list[dict[str, float]]:
+    """The rows the trackers received before a checkpoint, finished members first."""
+    rows: list[dict[str, float]] = []
+    for k, part in [*enumerate(record["history"] for record in finished), (member, history)]:
+        prefix = _member_prefix(k)
+        rows.extend(
+            {"epoch": r["epoch"]} | {prefix + t: v for t, v in r.items() if t != "epoch"}
+            for r in part
+        )
+    return rows
+
+
 def _run(
     config: TrainConfig,
     data: Data,
@@ -456,14 +514,202 @@ def _run(
     x = prepare_features(data.x, config.features, config.normalize_features)
     x = x.to(device) if x is not None else None
     in_dim = x.shape[1] if x is not None else num_nodes
+    ranks = distributed.current()
+    if config.batch_size:
+        minibatch_objective(config)  # a resume checks too
 
+    run_info = {
+        "config": config.to_dict(),
+        "run_name": run_dir.name if run_dir else config.run_name,
+        "objective": objective_name,
+        "num_nodes": num_nodes,
+        "num_features": in_dim if x is not None else 0,
+        "split_counts": split.counts(),
+        "split": split.kind,
+        "held_out_nodes": split.node_counts(),
+        "cold_test_pairs": split.cold_test_pairs(),
+        "graph": graph_info(data, in_dim if x is not None else 0),
+        "torch_threads": torch.get_num_threads(),  # may change the last bits of results
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),  # graphae's default: PASSIVE
+        "world_size": ranks.world_size if ranks is not None else 1,  # torchrun processes
+        "versions": versions(),
+    }
+    # hyperparameters for TensorBoard's HParams table; where files live is not one
+    params = config.result_settings()
+    params["objective"] = objective_name
+    finished: list[dict[str, Any]] = []
+    first = 0
+    if resume_from is None:
+        _start(run_dir, trackers, run_info, params, split, data)
+    else:  # config.json, split and node ids are the stopped run's; its logs are replayed
+        finished, first = list(resume_from.finished), resume_from.member
+        logged = _logged_history(finished, resume_from.history, first)
+        restart_trackers(trackers, run_dir, params, logged)
+    resume_file = run_dir / RESUME_FILE if run_dir is not None else None
+
+    val_pairs = tuple(p.to(device) for p in split.pairs("val"))
+    test_pairs = tuple(p.to(device) for p in split.pairs("test"))
+    clock.lap("setup")
+    members = [_Member(**record) for record in finished]
+    models: list[GAE] = []  # the members trained here (not those finished before a resume)
+    for k in range(first, config.ensemble):
+        member_config = config.with_overrides(seed=member_seed(config.seed, k), ensemble=1)
+        model, objective, step = _build_member(
+            member_config, objective_name, in_dim, data, split, train_edges, x, adj, device
+        )
+        checkpoint = None
+        if resume_file is not None:
+            done = [member.record() for member in members]
+            checkpoint = partial(_save_member_state, resume_file, k, done)
+        fitted = fit(
+            model,
+            x,
+            adj,
+            objective,
+            val_pairs,  # type: ignore[arg-type]
+            epochs=config.epochs,
+            lr=config.lr,
+            weight_decay=config.weight_decay,
+            grad_clip=config.grad_clip,
+            eval_every=config.eval_every,
+            select_metric=config.select_metric,
+            trackers=_member_trackers(trackers, k),
+            progress=show_progress(config.quiet),
+            sync=ranks.average if ranks is not None else None,
+            checkpoint_every=config.checkpoint_every,
+            checkpoint=checkpoint,
+            resume_from=resume_from if k == first else None,
+            epoch_step=step,
+        )
+        members.append(
+            _Member(
+                seed=member_config.seed,
+                best_epoch=fitted.best_epoch,
+                best_val=fitted.best_val,
+                last_val=fitted.last_val,
+                best_state=fitted.best_state,
+                last_state={n: t.detach().clone() for n, t in model.state_dict().items()},
+                history=fitted.history,
+                seconds=fitted.seconds,
+                cpu_seconds=fitted.cpu_seconds,
+            )
+        )
+        models.append(model)
+    scorer, trained = _scorer(config, in_dim, members, models)
+    trained("last")
+    # every rank's trained weights, hashed and compared (a TrainingError if they differ)
+    replicas = ranks.summary(scorer) if ranks is not None else None
+    clock.lap("train")
+    test_adj = adj
+    if config.test_graph == "train+val":  # validation edges are known by test time
+        known = split.train_val_edge_index().to(device)
+        test_adj = gcn_adjacency(known, num_nodes, pair_weights(data, known))
+    scorer.eval()  # an MLP decoder scores without dropout
+    test_last = link_metrics(scorer.decode, scorer.embed(x, test_adj), *test_pairs)
+    last_val = members[0].last_val
+    if len(members) > 1:
+        last_val = link_metrics(scorer.decode, scorer.embed(x, adj), *val_pairs)
+    trained("best")
+    scorer.eval()
+    embeddings = scorer.embed(x, test_adj)
+    test = link_metrics(scorer.decode, embeddings, *test_pairs)
+    test_scores = link_scores(scorer.decode, embeddings, *test_pairs)
+    test.update(_ranking(test_scores))  # Hits@K and MRR: test split, kept weights only
+    test.update(official_metrics(data, scorer.decode, embeddings))  # OGB's evaluator, if OGB
+    best_val = members[0].best_val
+    if len(members) > 1:
+        best_val = link_metrics(scorer.decode, scorer.embed(x, adj), *val_pairs)
+
+    _log_final(trackers, test, best_val, config.epochs, test_last)
+    clock.lap("test")
+    metrics = {
+        "model": config.model,
+        "dataset": config.dataset,
+        "features": config.features,
+        "objective": objective_name,
+        "seed": config.seed,
+        "epochs": config.epochs,
+        "best_epoch": members[0].best_epoch,
+        "val": best_val,
+        "test": test,
+        "test_graph": config.test_graph,
+        "split": run_info["split"],
+        "cold_test_pairs": run_info["cold_test_pairs"],
+        "val_last": last_val,
+        "test_last": test_last,
+        # wall time of the training loops and their process CPU time (every member's)
+        "train_seconds": round(sum(member.seconds for member in members), 3),
+        "train_cpu_seconds": round(sum(member.cpu_seconds for member in members), 3),
+        "total_seconds": clock.total(),
+        "phase_seconds": clock.phases,
+    }
+    if len(members) > 1:
+        metrics["members"] = _member_metrics(scorer, members, x, test_adj, test_pairs)
+    if replicas is not None:
+        metrics["distributed"] = replicas
+    if resume_from is not None:
+        metrics["resumed_from_epoch"] = resume_from.epoch
+        if config.ensemble > 1:
+            metrics["resumed_from_member"] = resume_from.member
+    label = config.model.upper() + ("" if config.features else "*")
+    if config.ensemble > 1:
+        label += f" ensemble of {config.ensemble}"
+    _report_pictures(
+        run_dir,
+        trackers,
+        data,
+        split,
+        embeddings,
+        test_scores,
+        title=f"{label} on {config.dataset}, {config.latent_dim}-d, {config.epochs} epochs, "
+        f"seed {config.seed}",
+        step=config.epochs,
+        figures=config.figures,
+        history=members[0].history,
+        best_epoch=members[0].best_epoch,
+    )
+    clock.lap("pictures")
+    if run_dir is not None:
+        save_checkpoint(run_dir / CHECKPOINT_FILE, scorer, config, in_dim, objective=objective_name)
+        write_npy(run_dir / EMBEDDINGS_FILE, embeddings.cpu().numpy())
+        clock.lap("save")
+        metrics["total_seconds"] = clock.total()
+        write_json(run_dir / METRICS_FILE, metrics)  # last: marks the run complete
+        discard_train_state(run_dir)
+    return RunResult(
+        config=config,
+        objective=objective_name,
+        metrics=metrics,
+        model=scorer,
+        embeddings=embeddings,
+        split=split,
+        run_dir=run_dir,
+    )
+
+
+def _build_member(
+    config: TrainConfig,
+    objective_name: str,
+    in_dim: int,
+    data: Data,
+    split: LinkSplit,
+    train_edges: torch.Tensor,
+    x: torch.Tensor | None,
+    adj: torch.Tensor,
+    device: torch.device,
+) -> tuple[GAE, Any, MinibatchStep | None]:
+    """A model seeded by ``config.seed``, its full-graph objective and (mini-batch) its step.
+
+    Under torchrun, rank 0's initial weights are copied to every rank and the
+    objective (or the step) takes this rank's share of the pairs.
+    """
+    num_nodes = int(data.num_nodes)
     torch.manual_seed(config.seed)
     model = build_from_config(config, in_dim).to(device)
     step = None
+    objective: Any = None
     ranks = distributed.current()
     if config.batch_size:  # the step trains an epoch in batches; no full-graph objective
-        minibatch_objective(config)  # a resume checks too
-        objective: Any = None
         masked = None  # an edge mask or a degree loss: the full-graph objective's draws
         if config.mask != "none" or config.degree_weight:
             masked = _masked_objective(config, model, data, train_edges)
@@ -493,130 +739,66 @@ def _run(
         else:  # mini-batch: the step takes this rank's share of each batch
             pairs = split.train_pos
             ranks.check_same_training(num_nodes, pairs.shape[1], int(pairs.sum()), config.seed)
+    return model, objective, step
 
-    run_info = {
-        "config": config.to_dict(),
-        "run_name": run_dir.name if run_dir else config.run_name,
-        "objective": objective_name,
-        "num_nodes": num_nodes,
-        "num_features": in_dim if x is not None else 0,
-        "split_counts": split.counts(),
-        "split": split.kind,
-        "held_out_nodes": split.node_counts(),
-        "cold_test_pairs": split.cold_test_pairs(),
-        "graph": graph_info(data, in_dim if x is not None else 0),
-        "torch_threads": torch.get_num_threads(),  # may change the last bits of results
-        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),  # graphae's default: PASSIVE
-        "world_size": ranks.world_size if ranks is not None else 1,  # torchrun processes
-        "versions": versions(),
-    }
-    # hyperparameters for TensorBoard's HParams table; where files live is not one
-    params = config.result_settings()
-    params["objective"] = objective_name
-    if resume_from is None:
-        _start(run_dir, trackers, run_info, params, split, data)
-    else:  # config.json, split and node ids are the stopped run's; its logs are replayed
-        restart_trackers(trackers, run_dir, params, resume_from.history)
-    resume_file = run_dir / RESUME_FILE if run_dir is not None else None
 
-    val_pairs = tuple(p.to(device) for p in split.pairs("val"))
-    test_pairs = tuple(p.to(device) for p in split.pairs("test"))
-    clock.lap("setup")
-    fitted = fit(
-        model,
-        x,
-        adj,
-        objective,
-        val_pairs,  # type: ignore[arg-type]
-        epochs=config.epochs,
-        lr=config.lr,
-        weight_decay=config.weight_decay,
-        grad_clip=config.grad_clip,
-        eval_every=config.eval_every,
-        select_metric=config.select_metric,
-        trackers=trackers,
-        progress=show_progress(config.quiet),
-        sync=ranks.average if ranks is not None else None,
-        checkpoint_every=config.checkpoint_every,
-        checkpoint=partial(save_train_state, resume_file) if resume_file else None,
-        resume_from=resume_from,
-        epoch_step=step,
-    )
-    # every rank's trained weights, hashed and compared (a TrainingError if they differ)
-    replicas = ranks.summary(model) if ranks is not None else None
-    clock.lap("train")
-    test_adj = adj
-    if config.test_graph == "train+val":  # validation edges are known by test time
-        known = split.train_val_edge_index().to(device)
-        test_adj = gcn_adjacency(known, num_nodes, pair_weights(data, known))
-    model.eval()  # an MLP decoder scores without dropout
-    test_last = link_metrics(model.decode, model.embed(x, test_adj), *test_pairs)
-    model.load_state_dict(fitted.best_state)
-    model.eval()
-    embeddings = model.embed(x, test_adj)
-    test = link_metrics(model.decode, embeddings, *test_pairs)
-    test_scores = link_scores(model.decode, embeddings, *test_pairs)
-    test.update(_ranking(test_scores))  # Hits@K and MRR: test split, kept weights only
-    test.update(official_metrics(data, model.decode, embeddings))  # OGB's evaluator, if OGB
+def _save_member_state(
+    path: Path, member: int, finished: list[dict[str, Any]], state: TrainState
+) -> None:
+    """Write member ``member``'s training state with the members finished before it."""
+    save_train_state(path, replace(state, member=member, finished=finished))
 
-    _log_final(trackers, test, fitted.best_val, config.epochs, test_last)
-    clock.lap("test")
-    metrics = {
-        "model": config.model,
-        "dataset": config.dataset,
-        "features": config.features,
-        "objective": objective_name,
-        "seed": config.seed,
-        "epochs": config.epochs,
-        "best_epoch": fitted.best_epoch,
-        "val": fitted.best_val,
-        "test": test,
-        "test_graph": config.test_graph,
-        "split": run_info["split"],
-        "cold_test_pairs": run_info["cold_test_pairs"],
-        "val_last": fitted.last_val,
-        "test_last": test_last,
-        "train_seconds": round(fitted.seconds, 3),  # wall time of the training loop
-        "train_cpu_seconds": round(fitted.cpu_seconds, 3),  # its process CPU time
-        "total_seconds": clock.total(),
-        "phase_seconds": clock.phases,
-    }
-    if replicas is not None:
-        metrics["distributed"] = replicas
-    if resume_from is not None:
-        metrics["resumed_from_epoch"] = resume_from.epoch
-    label = config.model.upper() + ("" if config.features else "*")
-    _report_pictures(
-        run_dir,
-        trackers,
-        data,
-        split,
-        embeddings,
-        test_scores,
-        title=f"{label} on {config.dataset}, {config.latent_dim}-d, {config.epochs} epochs, "
-        f"seed {config.seed}",
-        step=config.epochs,
-        figures=config.figures,
-        history=fitted.history,
-        best_epoch=fitted.best_epoch,
-    )
-    clock.lap("pictures")
-    if run_dir is not None:
-        save_checkpoint(run_dir / CHECKPOINT_FILE, model, config, in_dim, objective=objective_name)
-        write_npy(run_dir / EMBEDDINGS_FILE, embeddings.cpu().numpy())
-        clock.lap("save")
-        metrics["total_seconds"] = clock.total()
-        write_json(run_dir / METRICS_FILE, metrics)  # last: marks the run complete
-        discard_train_state(run_dir)
-    return RunResult(
-        config=config,
-        objective=objective_name,
-        metrics=metrics,
-        model=model,
-        embeddings=embeddings,
-        split=split,
-        run_dir=run_dir,
-    )
+
+def _scorer(
+    config: TrainConfig, in_dim: int, members: Sequence[_Member], models: Sequence[GAE]
+) -> tuple[GAE, Callable[[str], None]]:
+    """The model that scores (the single model, or the members' ensemble) and its weight loader.
+
+    ``models`` are the members trained in this process, the last ones of
+    ``members``; the earlier ones (finished before a resume) are rebuilt.
+    The loader puts every member's ``"best"`` or ``"last"`` weights in place.
+    """
+    rebuilt = []
+    device = torch.device(config.device)
+    with torch.random.fork_rng(devices=[]):  # building draws initial weights: leave torch's stream
+        for member in members[: len(members) - len(models)]:
+            member_config = config.with_overrides(seed=member.seed, ensemble=1)
+            rebuilt.append(build_from_config(member_config, in_dim).to(device))
+    every = [*rebuilt, *models]
+
+    def load(which: str) -> None:
+        for model, member in zip(every, members, strict=True):
+            model.load_state_dict(member.best_state if which == "best" else member.last_state)
+
+    if len(every) == 1:
+        return every[0], load
+    return assemble_ensemble(every, [config.latent_dim] * len(every)), load
+
+
+def _member_metrics(
+    scorer: GAE,
+    members: Sequence[_Member],
+    x: torch.Tensor | None,
+    test_adj: torch.Tensor,
+    test_pairs: tuple[torch.Tensor, ...],
+) -> list[dict[str, Any]]:
+    """Each member's seed, kept epoch, validation and test AUC/AP (its kept weights)."""
+    encoders = scorer.encoder.members  # type: ignore[union-attr]
+    decoders = scorer.decoder.members  # type: ignore[union-attr]
+    rows = []
+    for encoder, decoder, member in zip(encoders, decoders, members, strict=True):
+        single = type(scorer)(encoder, decoder)
+        single.eval()
+        test = link_metrics(single.decode, single.embed(x, test_adj), *test_pairs)
+        rows.append(
+            {
+                "seed": member.seed,
+                "best_epoch": member.best_epoch,
+                "val": member.best_val,
+                "test": test,
+            }
+        )
+    return rows
 
 
 def _start(

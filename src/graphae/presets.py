@@ -30,6 +30,7 @@ the command line or in Python always wins (``graphae train --model maskgae
 | mask, ratio     | none        | directed, 0.7                             |
 | weight decay    | 0           | 5e-5 (gradient norm clipped to 1)         |
 | epochs, lr      | 200, 0.01   | 500, 0.01                                 |
+| ensemble        | 1           | 1                                         |
 +-----------------+-------------+-------------------------------------------+
 """
 
@@ -63,6 +64,7 @@ KIPF2016: dict[str, Any] = {
     "walk_length": None,  # None: layers + 1 (MaskGAE's)
     "weight_decay": 0.0,
     "grad_clip": 0.0,
+    "ensemble": 1,
 }
 
 #: MaskGAE (KDD 2023) as its link-prediction script runs it

@@ -10,6 +10,7 @@ from graphae.nn.encoders import (
     VariationalGCNStackEncoder,
     VariationalLinearEncoder,
 )
+from graphae.nn.ensemble import ConcatEncoder, MeanProbabilityDecoder, assemble_ensemble
 from graphae.nn.factory import DECODERS, ENCODERS, MODELS, ModelParts, build_model
 from graphae.nn.layers import GraphConv
 
@@ -19,6 +20,7 @@ __all__ = [
     "GAE",
     "MODELS",
     "VGAE",
+    "ConcatEncoder",
     "DegreeDecoder",
     "Encoding",
     "GCNEncoder",
@@ -27,9 +29,11 @@ __all__ = [
     "InnerProductDecoder",
     "LinearEncoder",
     "MLPDecoder",
+    "MeanProbabilityDecoder",
     "ModelParts",
     "VariationalGCNEncoder",
     "VariationalGCNStackEncoder",
     "VariationalLinearEncoder",
+    "assemble_ensemble",
     "build_model",
 ]

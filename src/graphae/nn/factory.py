@@ -27,6 +27,7 @@ from graphae.nn.encoders import (
     VariationalGCNStackEncoder,
     VariationalLinearEncoder,
 )
+from graphae.nn.ensemble import assemble_ensemble
 
 #: name -> (autoencoder class, encoder class) of Kipf & Welling's two models, whose
 #: two-layer GCN is computed by the fused :class:`GCNEncoder` (the same numbers)
@@ -183,13 +184,25 @@ def build_model(
 
 
 def build_from_config(config: Any, in_dim: int) -> GAE:
-    """The model a ``TrainConfig`` (or any object with its fields) describes."""
-    return build_model(
-        config.model,
-        in_dim,
-        config.hidden_dim,
-        config.latent_dim,
-        config.dropout,
-        config.bias,
-        ModelParts.from_settings(config),
-    )
+    """The model a ``TrainConfig`` (or any object with its fields) describes.
+
+    With ``config.ensemble = K > 1``: the assembled ensemble of K such models
+    (:func:`~graphae.nn.ensemble.assemble_ensemble`, without degree decoders),
+    the structure a trained ensemble is saved and loaded with.
+    """
+
+    def member() -> GAE:
+        return build_model(
+            config.model,
+            in_dim,
+            config.hidden_dim,
+            config.latent_dim,
+            config.dropout,
+            config.bias,
+            ModelParts.from_settings(config),
+        )
+
+    count = getattr(config, "ensemble", None) or 1
+    if count == 1:
+        return member()
+    return assemble_ensemble([member() for _ in range(count)], [config.latent_dim] * count)

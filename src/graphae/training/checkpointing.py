@@ -44,7 +44,7 @@ import pickle
 import shlex
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +97,10 @@ class TrainState:
         rng: torch's random state (:func:`rng_state`).
         seconds: training time so far (wall).
         cpu_seconds: training time so far (the process's CPU time).
+        member: the ensemble member in training (from 0; ``0`` for a single model).
+        finished: the ensemble members trained before it, one record each
+            (seed, best and last weights, selection, history, seconds), as
+            the pipeline keeps them.
 
     """
 
@@ -109,6 +113,8 @@ class TrainState:
     rng: dict[str, torch.Tensor]
     seconds: float
     cpu_seconds: float
+    member: int = 0
+    finished: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def capture(
@@ -181,11 +187,16 @@ def load_train_state(path: str | Path, device: str | torch.device = "cpu") -> Tr
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile):
         raise DataError(f"{path}: not a readable resume checkpoint (corrupted?)") from None
     names = [f.name for f in fields(TrainState)]
+    required = [
+        f.name
+        for f in fields(TrainState)
+        if f.default is MISSING and f.default_factory is MISSING  # older files lack the rest
+    ]
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise DataError(f"{path}: not a resume checkpoint of this graphae version")
-    if any(name not in payload for name in names):
+    if any(name not in payload for name in required):
         raise DataError(f"{path}: incomplete resume checkpoint")
-    return TrainState(**{name: payload[name] for name in names})
+    return TrainState(**{name: payload[name] for name in names if name in payload})
 
 
 def checkpointed_epoch(run_dir: str | Path) -> int | None:

@@ -20,6 +20,7 @@ MASKS = 2
 SHUFFLE = 3  # mini-batch training: the order of the training edges in an epoch
 NEIGHBOURS = 4  # mini-batch training: the sampled neighbourhoods of a batch
 RANK_DECODING = 5  # data-parallel: torch's stream while a rank decodes its share, per rank
+MEMBERS = 6  # deep ensembles: the seeds of members 1, 2, ... (member 0 keeps the run's)
 
 
 def epoch_seed(seed: int, epoch: int, stream: int = NEGATIVES, *key: int) -> int:
@@ -27,6 +28,15 @@ def epoch_seed(seed: int, epoch: int, stream: int = NEGATIVES, *key: int) -> int
     sequence = np.random.SeedSequence([int(seed), int(stream), int(epoch), *map(int, key)])
     state = sequence.generate_state(1, np.uint64)
     return int(state[0]) >> 1  # below 2**63: a valid torch seed on every platform
+
+
+def member_seed(seed: int, member: int) -> int:
+    """The seed of ensemble member ``member`` of a run seeded ``seed``.
+
+    Member 0 is the run's own seed, so a one-member ensemble is the single
+    model; the others come from the stream ``MEMBERS`` (below 2**63).
+    """
+    return int(seed) if member == 0 else epoch_seed(seed, member, MEMBERS)
 
 
 def epoch_generator(
