@@ -48,6 +48,8 @@ def test_an_ensemble_averages_members_that_are_single_runs(planted, tmp_path):
     assert first["seed"] == 0 and first["best_epoch"] == single.metrics["best_epoch"]
     assert first["test"] == {k: single.metrics["test"][k] for k in ("auc", "ap")}
     assert len({member["seed"] for member in metrics["members"]}) == 3
+    assert "ensemble_test" not in first  # members 0..k together: what an ensemble of k+1 scores
+    assert metrics["members"][2]["ensemble_test"]["auc"] == pytest.approx(metrics["test"]["auc"])
     assert metrics["test"]["auc"] > 0.85
     # the CPU time of the run is the members' together
     assert metrics["train_cpu_seconds"] > single.metrics["train_cpu_seconds"]

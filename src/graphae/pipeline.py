@@ -53,7 +53,7 @@ from graphae.evaluation.ranking import ranking_report
 from graphae.memory import check_memory, estimate_run, shows_estimate
 from graphae.nn.autoencoders import GAE
 from graphae.nn.decoders import InnerProductDecoder
-from graphae.nn.ensemble import assemble_ensemble
+from graphae.nn.ensemble import MeanProbabilityDecoder, assemble_ensemble
 from graphae.nn.factory import build_from_config
 from graphae.tracking.base import Tracker
 from graphae.tracking.jsonl import JsonlTracker
@@ -782,22 +782,32 @@ def _member_metrics(
     test_adj: torch.Tensor,
     test_pairs: tuple[torch.Tensor, ...],
 ) -> list[dict[str, Any]]:
-    """Each member's seed, kept epoch, validation and test AUC/AP (its kept weights)."""
+    """Each member's seed, kept epoch, time, validation and test AUC/AP (its kept weights).
+
+    ``ensemble_test`` of member ``k``: the test AUC/AP of the ensemble of
+    members ``0..k``, what an ensemble of ``k + 1`` with the same seed scores.
+    """
     encoders = scorer.encoder.members  # type: ignore[union-attr]
     decoders = scorer.decoder.members  # type: ignore[union-attr]
-    rows = []
-    for encoder, decoder, member in zip(encoders, decoders, members, strict=True):
-        single = type(scorer)(encoder, decoder)
+    kind = type(scorer)
+    rows, embeddings, widths = [], [], []
+    for k, (encoder, decoder, member) in enumerate(zip(encoders, decoders, members, strict=True)):
+        single = kind(encoder, decoder)
         single.eval()
-        test = link_metrics(single.decode, single.embed(x, test_adj), *test_pairs)
-        rows.append(
-            {
-                "seed": member.seed,
-                "best_epoch": member.best_epoch,
-                "val": member.best_val,
-                "test": test,
-            }
-        )
+        embeddings.append(single.embed(x, test_adj))
+        widths.append(embeddings[-1].shape[1])
+        row = {
+            "seed": member.seed,
+            "best_epoch": member.best_epoch,
+            "train_seconds": round(member.seconds, 3),
+            "train_cpu_seconds": round(member.cpu_seconds, 3),
+            "val": member.best_val,
+            "test": link_metrics(single.decode, embeddings[-1], *test_pairs),
+        }
+        if k:
+            prefix = MeanProbabilityDecoder(decoders[: k + 1], widths)
+            row["ensemble_test"] = link_metrics(prefix, torch.cat(embeddings, 1), *test_pairs)
+        rows.append(row)
     return rows
 
 
