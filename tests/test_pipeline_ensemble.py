@@ -19,6 +19,7 @@ from graphae.tracking.base import Tracker
 from graphae.tracking.memory import MemoryTracker
 from graphae.training.checkpointing import kept_run, load_train_state
 from tests.conftest import assert_one_line_error, cli
+from tests.training.torchrun import one_process, train_ddp
 
 EPOCHS = 30
 GRAPH = "synthetic:nodes=300,edges=1500,features=16"
@@ -150,29 +151,14 @@ def test_cli_trains_and_reports_an_ensemble(capsys, planted_files, tmp_path):
 
 def test_torchrun_two_processes_train_an_ensemble(tmp_path):
     """2 gloo ranks train each member data-parallel: identical weights, one process's AUC."""
-    from tests.training.torchrun import train_ddp
-
-    graph = GRAPH
     flags = ["--model", "maskgae", "--epochs", "20", "--hidden-dim", "32", "--latent-dim", "32"]
-    done = train_ddp(tmp_path, graph, *flags, "--ensemble", "2")
+    done = train_ddp(tmp_path, GRAPH, *flags, "--ensemble", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((tmp_path / "runs" / "ddp" / METRICS_FILE).read_text())
     digests = metrics["distributed"]["parameters_sha256"]
     assert len(digests) == 2 and digests[0] == digests[1]
     assert len(metrics["members"]) == 2
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = train(
-            dataset=graph,
-            model="maskgae",
-            epochs=20,
-            hidden_dim=32,
-            latent_dim=32,
-            ensemble=2,
-            quiet=True,
-            save=False,
-        )
-    finally:
-        torch.set_num_threads(threads)
+    single = one_process(
+        dataset=GRAPH, model="maskgae", epochs=20, hidden_dim=32, latent_dim=32, ensemble=2
+    )
     assert abs(metrics["test"]["auc"] - single.metrics["test"]["auc"]) < 0.02

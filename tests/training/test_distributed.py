@@ -15,12 +15,11 @@ from graphae.data.link_split import split_edges
 from graphae.errors import ConfigError
 from graphae.nn.autoencoders import Encoding
 from graphae.nn.factory import build_model
-from graphae.pipeline import train
 from graphae.sparse import PairRounds, SymmetricPairs
 from graphae.tracking.jsonl import JsonlTracker
 from graphae.training.distributed import DataParallel, process_group, shard_entries, share
 from graphae.training.objectives import SampledObjective
-from tests.training.torchrun import train_ddp
+from tests.training.torchrun import one_process, train_ddp
 
 
 @pytest.fixture
@@ -200,14 +199,7 @@ def test_torchrun_two_processes_match_one(tmp_path):
     digests = replicas["parameters_sha256"]  # each rank hashed its own weights
     assert len(digests) == 2 and digests[0] == digests[1]
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = train(
-            dataset=GRAPH, objective="sampled", epochs=40, seed=3, quiet=True, save=False
-        )
-    finally:
-        torch.set_num_threads(threads)
+    single = one_process(dataset=GRAPH, objective="sampled", epochs=40, seed=3)
     assert abs(metrics["test"]["auc"] - single.metrics["test"]["auc"]) < 0.01
     # the same computation up to the order of a few float sums
     embeddings = np.load(run / "embeddings.npy")

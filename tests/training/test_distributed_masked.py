@@ -18,11 +18,10 @@ from graphae.config import TrainConfig
 from graphae.data.graph import gcn_adjacency, prepare_features
 from graphae.data.link_split import split_edges
 from graphae.nn.factory import build_from_config
-from graphae.pipeline import train
 from graphae.training.distributed import DataParallel, rank_stream, share
 from graphae.training.masked import MaskedObjective
 from graphae.training.masking import make_mask
-from tests.training.torchrun import train_ddp
+from tests.training.torchrun import one_process, train_ddp
 
 
 @pytest.fixture
@@ -147,21 +146,14 @@ def test_torchrun_two_processes_train_maskgae(tmp_path):
     digests = metrics["distributed"]["parameters_sha256"]  # random states compared as well
     assert len(digests) == 2 and digests[0] == digests[1]
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = train(
-            dataset=GRAPH,
-            model="maskgae",
-            epochs=30,
-            seed=3,
-            hidden_dim=32,
-            latent_dim=32,
-            decoder_dropout=0.2,
-            quiet=True,
-            save=False,
-        )
-    finally:
-        torch.set_num_threads(threads)
+    single = one_process(
+        dataset=GRAPH,
+        model="maskgae",
+        epochs=30,
+        seed=3,
+        hidden_dim=32,
+        latent_dim=32,
+        decoder_dropout=0.2,
+    )
     # decoder dropout draws per rank: the same distribution, other masks than one process's
     assert abs(metrics["test"]["auc"] - single.metrics["test"]["auc"]) < 0.03

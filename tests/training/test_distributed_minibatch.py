@@ -18,12 +18,11 @@ from graphae.config import TrainConfig
 from graphae.data.graph import gcn_adjacency, prepare_features
 from graphae.data.link_split import split_edges
 from graphae.nn.factory import build_from_config
-from graphae.pipeline import train
 from graphae.training.distributed import DataParallel
 from graphae.training.masked import MaskedObjective
 from graphae.training.masking import make_mask
 from graphae.training.minibatch import MinibatchStep
-from tests.training.torchrun import train_ddp
+from tests.training.torchrun import one_process, train_ddp
 
 
 def _step(planted, ranks: DataParallel | None, mask: str = "directed"):
@@ -107,12 +106,7 @@ def test_torchrun_two_processes_train_maskgae_in_minibatches(tmp_path):
     digests = metrics["distributed"]["parameters_sha256"]  # buffers and random states too
     assert len(digests) == 2 and digests[0] == digests[1]
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        single = train(dataset=GRAPH, quiet=True, save=False, **MINIBATCH)
-    finally:
-        torch.set_num_threads(threads)
+    single = one_process(dataset=GRAPH, **MINIBATCH)
     # other neighbourhoods, batch-norm batches and dropout masks: the same distribution
     assert metrics["test"]["auc"] > 0.8
     assert abs(metrics["test"]["auc"] - single.metrics["test"]["auc"]) < 0.05

@@ -6,6 +6,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import torch
+
+from graphae.pipeline import RunResult, train
 
 
 def torchrun(tmp_path: Path, *args: str, nproc: int = 2) -> subprocess.CompletedProcess:
@@ -23,3 +28,13 @@ def train_ddp(tmp_path: Path, graph: str, *flags: str) -> subprocess.CompletedPr
     """``graphae train --dataset GRAPH FLAGS`` on 2 ranks, into ``tmp_path/runs/ddp``."""
     common = ["--threads", "1", "--quiet", "--no-figures", "--runs-dir", "runs", "--name", "ddp"]
     return torchrun(tmp_path, "-m", "graphae", "train", "--dataset", graph, *flags, *common)
+
+
+def one_process(**settings: Any) -> RunResult:
+    """``graphae.train(**settings)`` in this process on one thread, as each rank runs, unsaved."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return train(quiet=True, save=False, **settings)
+    finally:
+        torch.set_num_threads(threads)
