@@ -145,6 +145,14 @@ def test_cli_trains_and_reports_an_ensemble(capsys, planted_files, tmp_path):
     code, out, err = cli(capsys, *common, "--ensemble", "2")
     assert code in (0, None), err
     assert "GAE* x2 on" in out and "ensemble of 2: best epochs" in out
+    (run,) = [p for p in tmp_path.iterdir() if p.name.startswith("gae_nofeat_ens2_")]
+    # embed and predict through the saved ensemble: both members' embeddings, averaged scores
+    code, out, err = cli(capsys, "embed", run, "--out", tmp_path / "z.npy")
+    assert code in (0, None), err
+    assert np.load(tmp_path / "z.npy").shape == (200, 32)
+    code, out, err = cli(capsys, "predict", run, "--node", "n0", "--top", "3")
+    assert code in (0, None), err
+    assert "top 3 partners of n0" in out
     code, out, err = cli(capsys, *common, "--ensemble", "0")
     assert_one_line_error(code, err, "ensemble")
 
