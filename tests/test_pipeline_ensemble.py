@@ -17,7 +17,7 @@ from graphae.nn.ensemble import ConcatEncoder
 from graphae.pipeline import resume
 from graphae.tracking.base import Tracker
 from graphae.tracking.memory import MemoryTracker
-from graphae.training.checkpointing import kept_run, load_train_state
+from graphae.training.checkpointing import describe_kept, kept_run, load_train_state
 from tests.conftest import assert_one_line_error, cli
 from tests.training.torchrun import one_process, train_ddp
 
@@ -92,6 +92,8 @@ class _CrashInMember(Tracker):
 def _numbers(run_dir) -> dict:
     metrics = json.loads((run_dir / METRICS_FILE).read_text())
     drop = TIMINGS | {"resumed_from_epoch", "resumed_from_member"}
+    for member in metrics.get("members", []):
+        assert member.pop("train_seconds") >= 0 and member.pop("train_cpu_seconds") >= 0
     return {k: v for k, v in metrics.items() if k not in drop}
 
 
@@ -105,6 +107,9 @@ def test_an_ensemble_resumes_inside_any_member(planted, tmp_path, member):
     assert run_dir is not None and (run_dir / RESUME_FILE).is_file()
     state = load_train_state(run_dir / RESUME_FILE)
     assert (state.member, state.epoch, len(state.finished)) == (member, 10, member)
+    message = describe_kept(run_dir)  # what a stopped run prints
+    assert "from epoch 10" in message
+    assert ("of ensemble member 1" in message) == (member == 1)
     memory = MemoryTracker()
     result = resume(run_dir, data=planted, trackers=[memory])
     assert result.metrics["resumed_from_member"] == member

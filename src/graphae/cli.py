@@ -470,7 +470,9 @@ def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
         f"seed {config.seed}, {m['train_seconds']:.1f} s)"
     )
     if m.get("resumed_from_epoch"):
-        print(f"  resumed from its checkpoint of epoch {m['resumed_from_epoch']}")
+        member = m.get("resumed_from_member")
+        of = f" of ensemble member {member}" if member else ""
+        print(f"  resumed from its checkpoint of epoch {m['resumed_from_epoch']}{of}")
     if m.get("cold_test_pairs"):
         where = "held-out nodes" if config.split == "inductive" else "nodes with no training edge"
         print(f"  {m['cold_test_pairs']:,} of the test pairs touch {where}")

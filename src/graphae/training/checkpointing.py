@@ -201,9 +201,15 @@ def load_train_state(path: str | Path, device: str | torch.device = "cpu") -> Tr
 
 def checkpointed_epoch(run_dir: str | Path) -> int | None:
     """The epoch of ``run_dir``'s resume checkpoint (read lazily), or ``None``."""
+    where = checkpointed_at(run_dir)
+    return where[1] if where is not None else None
+
+
+def checkpointed_at(run_dir: str | Path) -> tuple[int, int] | None:
+    """``(member, epoch)`` of ``run_dir``'s resume checkpoint (read lazily), or ``None``."""
     with contextlib.suppress(Exception):  # only for messages: never fails
         payload = torch.load(Path(run_dir) / RESUME_FILE, mmap=True, weights_only=True)
-        return int(payload["epoch"])
+        return int(payload.get("member", 0)), int(payload["epoch"])
     return None
 
 
@@ -305,9 +311,14 @@ def resume_command(run_dir: str | Path, world_size: int = 1) -> str:
 
 
 def describe_kept(run_dir: Path) -> str:
-    """``<run> kept, resumable from epoch <k>: graphae train --resume <run>``."""
-    epoch = checkpointed_epoch(run_dir)
-    where = f" from epoch {epoch}" if epoch is not None else ""
+    """``<run> kept, resumable from epoch <k>: graphae train --resume <run>``.
+
+    For an ensemble's member ``m > 0``: ``... from epoch <k> of ensemble member <m>: ...``.
+    """
+    at = checkpointed_at(run_dir)
+    where = ""
+    if at is not None:  # an ensemble's later members: which one, too
+        where = f" from epoch {at[1]}" + (f" of ensemble member {at[0]}" if at[0] else "")
     world_size = 1
     with contextlib.suppress(Exception):  # only for the message: never fails
         world_size = int(read_json(run_dir / CONFIG_FILE).get("world_size", 1))
