@@ -64,7 +64,8 @@ SHORTENED = {
     "reproduce kipf2016 --datasets PubMed --methods 'GAE*' 'VGAE*' GAE VGAE --runs 1 --epochs 2",
     # docs/results.md: MaskGAE's protocol (40 runs of Cora and CiteSeer, PubMed's 10, the
     # ensembles' 60 on CiteSeer) -> one run of 2 epochs each; README.md: an ensemble of 5
-    "graphae reproduce maskgae2023 --datasets Cora CiteSeer --threads 1": "graphae reproduce "
+    "graphae reproduce maskgae2023 --datasets Cora CiteSeer --methods 'MaskGAE edge split2022' "
+    "'MaskGAE edge' 'MaskGAE path split2022' 'MaskGAE path' --threads 1": "graphae reproduce "
     "maskgae2023 --datasets Cora --methods 'MaskGAE edge' --runs 1 --epochs 2 --threads 1",
     "graphae reproduce maskgae2023 --datasets PubMed --methods 'MaskGAE edge split2022' "
     "'MaskGAE path split2022' --runs 5 --threads 1": "graphae reproduce maskgae2023 --datasets "
@@ -72,6 +73,9 @@ SHORTENED = {
     "graphae reproduce maskgae2023 --datasets CiteSeer --methods 'MaskGAE edge split2022 x3' "
     "'MaskGAE path split2022 x3' --threads 1": "graphae reproduce maskgae2023 --datasets "
     "CiteSeer --methods 'MaskGAE edge split2022 x3' --runs 1 --epochs 2 --threads 1",
+    "graphae reproduce maskgae2023 --datasets PubMed --methods 'MaskGAE path split2022 x3' "
+    "--runs 5 --threads 1": "graphae reproduce maskgae2023 --datasets PubMed --methods "
+    "'MaskGAE path split2022 x3' --runs 1 --epochs 2 --threads 1",
     "graphae train --model maskgae --dataset CiteSeer --ensemble 5": "graphae train --model "
     "maskgae --dataset CiteSeer --ensemble 2 --epochs 2",
     # docs/cli.md
