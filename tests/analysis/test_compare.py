@@ -201,3 +201,22 @@ def test_many_epoch_counts_share_a_log_axis():
     groups = [_group(f"g{e}", e, 1) for e in (5, 10, 20, 40, 80)]
     (ax,) = curves_figure(groups).axes
     assert ax.get_xscale() == "log" and ax.get_xlabel() == "epoch (log scale)"
+
+
+def test_runs_that_differ_beyond_the_columns_are_not_grouped_as_seeds(planted, tmp_path):
+    """Settings the table does not show (the mask, the ensemble size) still split groups."""
+    common = {"model": "maskgae", "epochs": 3, "runs_dir": str(tmp_path), "quiet": True}
+    for name, seed, extra in [
+        ("edge_s0", 0, {"mask": "edge"}),
+        ("edge_s1", 1, {"mask": "edge"}),
+        ("path_s2", 2, {"mask": "path"}),
+        ("ens_s3", 3, {"mask": "edge", "ensemble": 2}),
+    ]:
+        train(data=planted, name=name, seed=seed, figures=False, **common, **extra)
+    # a run from a version without the ensemble setting: its default, so one group with edge_*
+    config = json.loads((tmp_path / "edge_s1" / "config.json").read_text())
+    del config["config"]["ensemble"]
+    (tmp_path / "edge_s1" / "config.json").write_text(json.dumps(config))
+    runs, _ = read_runs([str(tmp_path)])
+    groups = {g.name: len(g.runs) for g in group_runs(runs)}
+    assert groups == {"edge": 2, "path_s2": 1, "ens_s3": 1}

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from graphae.artifacts.run_dir import CONFIG_FILE, METRICS_FILE, RESUME_FILE
+from graphae.config import OUTPUT_SETTINGS, TrainConfig
+from graphae.errors import ConfigError
 
 HISTORY_FILE = "history.jsonl"
 #: Test ranking metrics (:mod:`graphae.evaluation.ranking`), read when a run has them.
@@ -49,11 +51,18 @@ class RunRecord:
     seed: int
     metrics: dict[str, float]
     history: list[dict[str, float]] = field(default_factory=list)
+    # every setting that shapes the numbers but the seed (JSON), e.g. the mask or the
+    # ensemble size, which the table does not show; "" for records built without one
+    result_key: str = ""
 
     @property
     def setting_key(self) -> tuple[tuple[str, Any], ...]:
-        """Hashable settings without the seed, for grouping seeds."""
-        return tuple((k, self.settings.get(k)) for k in SETTING_KEYS)
+        """Hashable settings without the seed, for grouping seeds.
+
+        Runs that differ in any setting that shapes their numbers (not only
+        in the columns shown, :data:`SETTING_KEYS`) are never grouped as seeds.
+        """
+        return (*((k, self.settings.get(k)) for k in SETTING_KEYS), ("result", self.result_key))
 
 
 def find_run_dirs(paths: list[str]) -> list[Path]:
@@ -112,7 +121,30 @@ def read_run(path: Path) -> RunRecord:
         seed = int(config.get("seed", metrics.get("seed", 0)))
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unexpected content ({type(exc).__name__}: {exc})") from None
-    return RunRecord(path, settings, seed, flat, _read_history(path / HISTORY_FILE))
+    history = _read_history(path / HISTORY_FILE)
+    return RunRecord(path, settings, seed, flat, history, _result_key(info, config))
+
+
+#: Not compared beyond the table's columns: the seed (grouped over), the device (a
+#: performance knob) and the data set's name (a column already, spelt as given).
+NOT_COMPARED = frozenset({"seed", "device", "dataset"})
+
+
+def _result_key(info: dict[str, Any], config: dict[str, Any]) -> str:
+    """The run's settings that shape its numbers, all but the seed, as one string.
+
+    A graph autoencoder run's ``config.json`` is read as a
+    :class:`~graphae.config.TrainConfig` so that a setting an older version
+    did not record takes its default (such runs still group with new ones).
+    """
+    values = dict(config)
+    if "config" in info:
+        try:
+            values = TrainConfig.from_dict(config).result_settings()
+        except (ConfigError, TypeError, ValueError):  # another version's: compare as written
+            values = dict(config)
+    kept = {k: v for k, v in values.items() if k not in NOT_COMPARED | OUTPUT_SETTINGS}
+    return json.dumps(kept, sort_keys=True, default=str)
 
 
 def _per_epoch(metrics: dict[str, Any]) -> dict[str, float]:
