@@ -30,7 +30,7 @@ def resolve_objective(
     O(N²) per epoch, the sampled one O(E): on social-like graphs of 2,000 to
     22,470 nodes the sampled objective was 8–38x faster per epoch at equal
     test AUC, while on Cora and CiteSeer with features the dense one scored
-    0.6–2.6 points higher (``benchmarks/objective_choice.py``).
+    0.9–2.3 points higher (``benchmarks/objective_choice.py``, 5 seeds).
     """
     if objective == "auto":
         return "dense" if paper_graph or num_nodes <= dense_max_nodes else "sampled"
