@@ -604,11 +604,18 @@ def _run(
     if config.test_graph == "train+val":  # validation edges are known by test time
         known = split.train_val_edge_index().to(device)
         test_adj = gcn_adjacency(known, num_nodes, pair_weights(data, known))
+
+    def validation(z_test: torch.Tensor, single: dict[str, float]) -> dict[str, float]:
+        """A single model's from its training; an ensemble's scored here, on ``adj``."""
+        if len(members) == 1:
+            return single
+        z = z_test if test_adj is adj else scorer.embed(x, adj)
+        return link_metrics(scorer.decode, z, *val_pairs)
+
     scorer.eval()  # an MLP decoder scores without dropout
-    test_last = link_metrics(scorer.decode, scorer.embed(x, test_adj), *test_pairs)
-    last_val = members[0].last_val
-    if len(members) > 1:
-        last_val = link_metrics(scorer.decode, scorer.embed(x, adj), *val_pairs)
+    last_embeddings = scorer.embed(x, test_adj)
+    test_last = link_metrics(scorer.decode, last_embeddings, *test_pairs)
+    last_val = validation(last_embeddings, members[0].last_val)
     trained("best")
     scorer.eval()
     embeddings = scorer.embed(x, test_adj)
@@ -616,9 +623,7 @@ def _run(
     test_scores = link_scores(scorer.decode, embeddings, *test_pairs)
     test.update(_ranking(test_scores))  # Hits@K and MRR: test split, kept weights only
     test.update(official_metrics(data, scorer.decode, embeddings))  # OGB's evaluator, if OGB
-    best_val = members[0].best_val
-    if len(members) > 1:
-        best_val = link_metrics(scorer.decode, scorer.embed(x, adj), *val_pairs)
+    best_val = validation(embeddings, members[0].best_val)
 
     _log_final(trackers, test, best_val, config.epochs, test_last)
     clock.lap("test")
@@ -644,7 +649,7 @@ def _run(
         "phase_seconds": clock.phases,
     }
     if len(members) > 1:
-        metrics["members"] = _member_metrics(scorer, members, x, test_adj, test_pairs)
+        metrics["members"] = _member_metrics(scorer, members, embeddings, test_pairs)
     if replicas is not None:
         metrics["distributed"] = replicas
     if resume_from is not None:
@@ -778,35 +783,33 @@ def _scorer(
 def _member_metrics(
     scorer: GAE,
     members: Sequence[_Member],
-    x: torch.Tensor | None,
-    test_adj: torch.Tensor,
+    embeddings: torch.Tensor,
     test_pairs: tuple[torch.Tensor, ...],
 ) -> list[dict[str, Any]]:
     """Each member's seed, kept epoch, time, validation and test AUC/AP (its kept weights).
 
-    ``ensemble_test`` of member ``k``: the test AUC/AP of the ensemble of
-    members ``0..k``, what an ensemble of ``k + 1`` with the same seed scores.
+    ``embeddings`` are the ensemble's (the members' side by side) on the test
+    graph. ``ensemble_test`` of member ``k``: the test AUC/AP of the ensemble
+    of members ``0..k``, what an ensemble of ``k + 1`` with the same seed scores.
     """
-    encoders = scorer.encoder.members  # type: ignore[union-attr]
     decoders = scorer.decoder.members  # type: ignore[union-attr]
-    kind = type(scorer)
-    rows, embeddings, widths = [], [], []
-    for k, (encoder, decoder, member) in enumerate(zip(encoders, decoders, members, strict=True)):
-        single = kind(encoder, decoder)
-        single.eval()
-        embeddings.append(single.embed(x, test_adj))
-        widths.append(embeddings[-1].shape[1])
+    widths = scorer.decoder.widths  # type: ignore[union-attr]
+    chunks = torch.split(embeddings, widths, dim=1)
+    rows = []
+    for k, (decoder, z, member) in enumerate(zip(decoders, chunks, members, strict=True)):
         row = {
             "seed": member.seed,
             "best_epoch": member.best_epoch,
             "train_seconds": round(member.seconds, 3),
             "train_cpu_seconds": round(member.cpu_seconds, 3),
             "val": member.best_val,
-            "test": link_metrics(single.decode, embeddings[-1], *test_pairs),
+            "test": link_metrics(decoder, z, *test_pairs),
         }
         if k:
-            prefix = MeanProbabilityDecoder(decoders[: k + 1], widths)
-            row["ensemble_test"] = link_metrics(prefix, torch.cat(embeddings, 1), *test_pairs)
+            prefix = MeanProbabilityDecoder(decoders[: k + 1], widths[: k + 1])
+            row["ensemble_test"] = link_metrics(
+                prefix, embeddings[:, : sum(widths[: k + 1])], *test_pairs
+            )
         rows.append(row)
     return rows
 

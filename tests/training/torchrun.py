@@ -1,4 +1,4 @@
-"""Launch a 2-process gloo job with ``torchrun`` for the data-parallel tests."""
+"""Helpers of the data-parallel tests: a ``torchrun`` launcher, one-process runs, rank checks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
 import torch
 
 from graphae.pipeline import RunResult, train
@@ -38,3 +40,24 @@ def one_process(**settings: Any) -> RunResult:
         return train(quiet=True, save=False, **settings)
     finally:
         torch.set_num_threads(threads)
+
+
+Step = tuple[dict[str, float], dict[str, torch.Tensor]]
+
+
+def assert_ranks_average_to_one_process(full: Step, ranks: list[Step]) -> None:
+    """The ranks' loss parts and gradients average to one process's; each rank's differ.
+
+    ``full`` and each of ``ranks``: ``(loss parts, gradients by parameter name)``
+    of one step; the decoder's gradient of a single rank must differ from the
+    full one (each rank decodes only its share).
+    """
+    full_parts, full_grads = full
+    for name in full_parts:
+        mean = np.mean([parts[name] for parts, _ in ranks])
+        assert mean == pytest.approx(full_parts[name], rel=1e-5), name
+    for name, gradient in full_grads.items():
+        mean_gradient = torch.stack([grads[name] for _, grads in ranks]).mean(0)
+        torch.testing.assert_close(mean_gradient, gradient, rtol=1e-4, atol=1e-6, msg=name)
+    decoder = next(name for name in full_grads if name.startswith("decoder"))
+    assert not torch.allclose(ranks[0][1][decoder], full_grads[decoder], rtol=1e-3, atol=1e-6)
