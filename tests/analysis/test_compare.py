@@ -220,3 +220,23 @@ def test_runs_that_differ_beyond_the_columns_are_not_grouped_as_seeds(planted, t
     runs, _ = read_runs([str(tmp_path)])
     groups = {g.name: len(g.runs) for g in group_runs(runs)}
     assert groups == {"edge": 2, "path_s2": 1, "ens_s3": 1}
+    # the settings that split them get a column; settings equal in every group do not
+    text = format_table(sort_groups(group_runs(runs)), "md")
+    header, _, *rows = text.splitlines()
+    columns = [c.strip() for c in header.strip("|").split("|")]
+    assert columns[8] == "other settings"
+    other = {r.split(" | ")[0].strip("| "): r.split(" | ")[8] for r in rows}
+    assert other == {
+        "edge": "ensemble=1 mask=edge",
+        "path_s2": "ensemble=1 mask=path",
+        "ens_s3": "ensemble=2 mask=edge",
+    }
+    rows = json.loads(format_table(group_runs(runs), "json"))
+    assert {r["run"]: r["other"] for r in rows}["ens_s3"] == "ensemble=2 mask=edge"
+
+
+def test_no_other_settings_column_when_only_the_columns_differ(runs_dir):
+    runs, _ = read_runs([str(runs_dir)])
+    header = format_table(group_runs(runs), "md").splitlines()[0]
+    assert "other settings" not in header
+    assert all(r["other"] == "" for r in json.loads(format_table(group_runs(runs), "json")))

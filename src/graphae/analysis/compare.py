@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from graphae.analysis.runs import RANKING_KEYS, SETTING_KEYS, RunRecord
+from graphae.config import flag
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -119,11 +120,47 @@ def _cell(group: Group, metric: str) -> str:
     return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
+#: Settings the Markdown table has a column for.
+_COLUMNS = ("model", "dataset", "features", "latent_dim", "epochs", "lr", "objective")
+
+
+def differing_settings(groups: list[Group]) -> list[str]:
+    """Settings without a column of their own whose values differ between ``groups``.
+
+    E.g. the mask, the ensemble size or the dropout of runs that a sweep
+    varied: the table's ``other settings`` column shows them.
+    """
+    values = [g.runs[0].result_settings for g in groups if g.runs]
+    keys = sorted(set().union(*values) - set(_COLUMNS)) if values else []
+    spelt = [[json.dumps(v.get(k), sort_keys=True, default=str) for v in values] for k in keys]
+    return [k for k, seen in zip(keys, spelt, strict=True) if len(set(seen)) > 1]
+
+
+def _other(group: Group, keys: list[str]) -> str:
+    """``key=value`` for each of ``keys`` (command-line spelling), e.g. ``mask=edge``."""
+    settings = group.runs[0].result_settings if group.runs else {}
+    return " ".join(f"{flag(k)}={_value(settings.get(k))}" for k in keys)
+
+
+def _value(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return "-" if value is None else str(value)
+
+
 def records(groups: list[Group]) -> list[dict[str, Any]]:
-    """Plain dicts: settings, seeds, and mean/std of every metric (``None``: not recorded)."""
+    """Plain dicts: settings, seeds, and mean/std of every metric (``None``: not recorded).
+
+    ``other`` holds the settings beyond the columns that differ between the
+    groups (:func:`differing_settings`), e.g. ``"mask=edge ensemble=3"``.
+    """
     out = []
+    other = differing_settings(groups)
     for g in groups:
         row: dict[str, Any] = {"run": g.name, **{k: g.settings.get(k) for k in SETTING_KEYS}}
+        row["other"] = _other(g, other)
         row["seeds"] = len(g.runs)
         for metric in METRICS:
             row[metric] = g.mean(metric)
@@ -145,8 +182,11 @@ def format_table(groups: list[Group], fmt: str = "md") -> str:
         return buffer.getvalue()
     if fmt != "md":
         raise ValueError(f"unknown format {fmt!r}; choose md, csv or json")
+    other = differing_settings(groups)  # a column only when some setting beyond them differs
     header = (
-        "| run | model | dataset | features | latent | epochs | lr | objective | seeds | "
+        "| run | model | dataset | features | latent | epochs | lr | objective | "
+        + ("other settings | " if other else "")
+        + "seeds | "
         + " | ".join(_HEADERS[m] for m in TABLE_METRICS)
         + " |"
     )
@@ -157,7 +197,10 @@ def format_table(groups: list[Group], fmt: str = "md") -> str:
             f"| {g.name} | {s.get('model')} | {s.get('dataset')} | "
             f"{_yes_no(s.get('features'))} | {s.get('latent_dim') or ''} | "
             f"{s.get('epochs') or ''} | {s.get('lr') or ''} | {s.get('objective') or ''} | "
-            f"{len(g.runs)} | " + " | ".join(_cell(g, m) for m in TABLE_METRICS) + " |"
+            + (f"{_other(g, other)} | " if other else "")
+            + f"{len(g.runs)} | "
+            + " | ".join(_cell(g, m) for m in TABLE_METRICS)
+            + " |"
         )
     return "\n".join(lines) + "\n"
 

@@ -64,6 +64,11 @@ class RunRecord:
         """
         return (*((k, self.settings.get(k)) for k in SETTING_KEYS), ("result", self.result_key))
 
+    @property
+    def result_settings(self) -> dict[str, Any]:
+        """Every setting that shapes the numbers but the seed (``{}`` without a result key)."""
+        return json.loads(self.result_key) if self.result_key else {}
+
 
 def find_run_dirs(paths: list[str]) -> list[Path]:
     """Run folders named by ``paths``, sorted, without duplicates.
