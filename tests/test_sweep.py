@@ -16,8 +16,10 @@ def test_expand_is_the_cartesian_product():
     combos = expand({"model": ["gae", "vgae"], "latent_dim": [2, 20], "epochs": [100]})
     assert len(combos) == 4
     assert combos[0] == {"model": "gae", "latent_dim": 2, "epochs": 100}
-    with pytest.raises(ConfigError, match="cannot sweep"):
+    with pytest.raises(ConfigError, match=r"cannot sweep 'hidden' \(did you mean hidden_dim"):
         expand({"hidden": [1]})
+    with pytest.raises(ConfigError, match="cannot sweep 'runs_dir'"):
+        expand({"runs_dir": ["a", "b"]})  # where outputs go is not a setting of the numbers
     with pytest.raises(ConfigError, match="no values"):
         expand({"lr": []})
 
@@ -29,6 +31,16 @@ def test_names_show_what_varies():
     assert run_name(config, set()) == "gae_citeseer_2d_100ep"
     assert run_name(config, {"lr", "seed"}) == "gae_citeseer_2d_100ep_lr0.005_seed1"
     assert run_name(config, {"objective"}) == "gae_citeseer_2d_100ep_auto"
+    # any other setting: option name and value, flags by name; the seed last
+    other = replace(config, dropout=0.5, residual=True, weight_decay=5e-5, fanout=[5, 2])
+    varying = {"seed", "dropout", "residual", "weight_decay", "fanout", "lr"}
+    assert run_name(other, varying) == (
+        "gae_citeseer_2d_100ep_lr0.005_dropout0.5_residual_weight-decay5e-05_fanout5-2_seed1"
+    )
+    assert run_name(replace(other, residual=False), {"residual"}).endswith("_no-residual")
+    # the default name already tells masks and ensemble sizes apart: nothing added
+    masked = TrainConfig(model="maskgae", mask="edge", ensemble=3)
+    assert run_name(masked, {"mask", "ensemble"}) == "maskgae_edgemask_ens3_cora_128d_500ep"
 
 
 def test_sweep_runs_each_combination_once_and_resumes(data_root, tmp_path):
@@ -160,3 +172,69 @@ def test_sweep_gives_each_model_its_own_defaults(planted_files, tmp_path):
     assert (gae["model"], gae["hidden_dim"], gae["latent_dim"]) == ("gae", 32, 16)
     assert (maskgae["model"], maskgae["hidden_dim"], maskgae["decoder"]) == ("maskgae", 128, "mlp")
     assert gae["epochs"] == maskgae["epochs"] == 2
+
+
+def test_sweep_varies_any_setting_on_your_own_graph(planted_files, tmp_path, capsys):
+    """Model parts and optimiser settings sweep like the classic ones, from the CLI too."""
+    args = [
+        "sweep",
+        "--edges",
+        planted_files["edges"],
+        "--features-file",
+        planted_files["features"],
+        "--model",
+        "maskgae",
+        "--mask",
+        "edge",
+        "path",
+        "--dropout",
+        "0.2",
+        "0.5",
+        "--epochs",
+        "3",
+        "--hidden-dim",
+        "16",
+        "--latent-dim",
+        "8",
+        "--residual",
+        "--runs-dir",
+        tmp_path,
+        "--quiet",
+        "--no-figures",
+        "--checkpoint-every",
+        "0",
+    ]
+    assert main([str(a) for a in args]) == 0
+    out = capsys.readouterr().out
+    names = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
+    assert names == [
+        "maskgae_edgemask_edges_8d_3ep_dropout0.2",
+        "maskgae_edgemask_edges_8d_3ep_dropout0.5",
+        "maskgae_pathmask_edges_8d_3ep_dropout0.2",
+        "maskgae_pathmask_edges_8d_3ep_dropout0.5",
+    ]
+    for name in names:
+        config = json.loads((tmp_path / name / "config.json").read_text())["config"]
+        assert config["mask"] in name and f"dropout{config['dropout']:g}" in name
+        assert (config["hidden_dim"], config["residual"], config["edges"]) == (
+            16,
+            True,
+            str(planted_files["edges"]),
+        )
+        assert config["features_file"] == str(planted_files["features"])
+        assert config["decoder"] == "mlp"  # not given: the model's own
+    summary = json.loads((tmp_path / "sweep.json").read_text())
+    assert summary["grid"]["mask"] == ["edge", "path"]
+    assert {r["settings"]["dropout"] for r in summary["runs"]} == {0.2, 0.5}
+    assert summary["runs"][0]["settings"]["dataset"] == "edges"
+    # the closing table names what its columns do not show
+    assert "other settings" in out and "dropout=0.2 mask=edge" in out
+
+    # again: all four are done; a combination sharing a folder is refused before training
+    assert main([str(a) for a in args]) == 0
+    assert capsys.readouterr().err.count("done before, skipped") == 4
+    with pytest.raises(ConfigError, match="would share the run folder"):
+        run_sweep({"dataset": ["Cora", "cora"], "epochs": [2]}, TrainConfig(runs_dir=str(tmp_path)))
+    code = main(["sweep", "--dropout", "0.5", "1.5", "--runs-dir", str(tmp_path / "bad")])
+    assert code == 2 and "dropout must be in [0, 1)" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -26,6 +26,7 @@ Anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import os
 import signal
@@ -34,7 +35,7 @@ import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from graphae.analysis.compare import METRICS
 from graphae.artifacts.atomic import USER_FIXABLE_ERRNOS, exit_code
@@ -63,6 +64,8 @@ if TYPE_CHECKING:
     from graphae.tracking.base import Tracker
 
 EXIT_USAGE = 2
+#: The settings of a run (``TrainConfig``'s fields), as argparse names them.
+TRAIN_FIELDS = frozenset(f.name for f in dataclasses.fields(TrainConfig))
 #: Exit codes of an interrupted command: 128 + the signal's number, as shells report them.
 EXIT_SIGINT = 128 + signal.SIGINT
 EXIT_SIGTERM = 128 + signal.SIGTERM
@@ -80,6 +83,12 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         if action.nargs == 0 or action.default is None:
             return action.help or ""
         return super()._get_help_string(action) or ""
+
+
+class _Options(Protocol):
+    """An argument parser or one of its argument groups."""
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> argparse.Action: ...
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,32 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="Cora, CiteSeer or PubMed (default: Cora); with --edges, the graph's name "
         "(default: the edge file's name)",
     )
-    own = train.add_argument_group("your own graph (instead of --dataset)")
-    own.add_argument(
-        "--edges", help="edge list: CSV, TSV, whitespace or SNAP text (# comments), .gz too"
-    )
-    own.add_argument(
-        "--features",
-        dest="features_file",
-        metavar="FILE",
-        help="node features: CSV/TSV (id, then one column per feature), long format "
-        "(id,feature,value), or .npy/.npz (rows in the order of --feature-ids)",
-    )
-    own.add_argument("--labels", dest="labels_file", metavar="FILE", help="node labels: id,class")
-    own.add_argument("--feature-ids", help="node ids of the rows of a .npy/.npz feature file")
-    own.add_argument("--features-format", choices=FEATURE_FORMATS, default="auto")
-    own.add_argument(
-        "--delimiter", help="edge-list delimiter: ',', tab, ';', whitespace (default: detected)"
-    )
-    own.add_argument(
-        "--header",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="the files start with a header row (default: detected)",
-    )
-    own.add_argument("--source-col", default="0", help="source column: number from 0, or name")
-    own.add_argument("--target-col", default="1", help="target column: number from 0, or name")
-    own.add_argument("--weight-col", help="column of positive edge weights (default: unweighted)")
+    _add_own_graph_options(train, feature_flags=("--features", "--features-file"))
     train.add_argument(
         "--no-features",
         dest="features",
@@ -151,51 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
         "uses them as given)",
     )
     _add_model_settings(train)
-    train.add_argument(
-        "--objective",
-        choices=OBJECTIVES,
-        default=defaults.objective,
-        help="dense: the paper's full-adjacency loss; sampled: edges vs as many "
-        "random non-edges; masked: masked (or all) edges vs as many random non-edges "
-        "through the model's decoder, what --decoder mlp, --mask and --degree-weight "
-        "need; auto: masked where needed, else dense up to --dense-max-nodes nodes",
-    )
-    train.add_argument("--dense-max-nodes", type=int, default=defaults.dense_max_nodes)
-    train.add_argument(
-        "--batch-size",
-        type=int,
-        default=defaults.batch_size,
-        metavar="N",
-        help="mini-batch training: N training edges (and N sampled negatives) per optimiser "
-        "step over sampled neighbourhoods, for models too large for the full graph; "
-        "0: full-graph training",
-    )
-    train.add_argument(
-        "--fanout",
-        default=",".join(map(str, defaults.fanout)),
-        metavar="K[,K...]",
-        help="with --batch-size: neighbours sampled per node at each hop, from the pairs' "
-        "nodes outward; one value for all hops or one per hop; -1: all",
-    )
-    train.add_argument("--val-fraction", type=float, default=defaults.val_fraction)
-    train.add_argument("--test-fraction", type=float, default=defaults.test_fraction)
-    train.add_argument(
-        "--split",
-        choices=SPLITS,
-        default=defaults.split,
-        help="edge: hold out edges (the paper's); inductive: hold out nodes with all their "
-        "edges (fractions of nodes), scored from their features",
-    )
+    _add_protocol_settings(train)
     train.add_argument("--seed", type=int, default=defaults.seed)
-    train.add_argument("--eval-every", type=int, default=defaults.eval_every)
-    train.add_argument("--select-metric", choices=SELECT_METRICS, default=defaults.select_metric)
-    train.add_argument(
-        "--test-graph",
-        choices=TEST_GRAPHS,
-        default=defaults.test_graph,
-        help="edges the encoder sees when scoring the test pairs: training edges (the "
-        "paper's), or training + validation edges (PyG's RandomLinkSplit)",
-    )
     train.add_argument(
         "--data-root", default=None, help="folder with Planetoid/<Name>/raw (else $GRAPHAE_DATA)"
     )
@@ -275,26 +216,47 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = commands.add_parser(
         "sweep",
         help="train every combination of list-valued settings (finished ones are skipped)",
-        description="Cartesian product of the given values; each combination is a run "
-        "directory named by what differs, e.g. gae_citeseer_2d_100ep_seed0.",
+        description="Cartesian product of the given values: any setting of graphae train "
+        "takes one or more values (a flag applies to every run). Each combination is a run "
+        "directory named by what differs, e.g. gae_citeseer_2d_100ep_seed0 or "
+        "maskgae_cora_128d_500ep_dropout0.5.",
         formatter_class=_HelpFormatter,
     )
-    # settings not given (None) are each model's own (graphae.presets)
+    # settings not given are each model's own (graphae.presets), or train's defaults
     sweep.add_argument("--model", nargs="+", choices=MODELS, default=[defaults.model])
-    sweep.add_argument("--dataset", nargs="+", default=["Cora"])
-    model_default = "(default: the model's)"
-    sweep.add_argument("--latent-dim", nargs="+", type=int, default=[None], help=model_default)
-    sweep.add_argument("--epochs", nargs="+", type=int, default=[None], help=model_default)
-    sweep.add_argument("--lr", nargs="+", type=float, default=[None], help=model_default)
-    sweep.add_argument("--objective", nargs="+", choices=OBJECTIVES, default=[defaults.objective])
+    sweep.add_argument(
+        "--dataset",
+        nargs="+",
+        default=argparse.SUPPRESS,
+        help="data sets, as for train (default: Cora); with --edges, the graph's name",
+    )
+    _add_own_graph_options(sweep, feature_flags=("--features-file",))
     sweep.add_argument(
         "--features", nargs="+", choices=("on", "off"), default=["on"], help="off: GAE*/VGAE*"
     )
+    _setting(
+        sweep,
+        True,
+        "--normalize-features",
+        action="store_true",
+        help="scale each node's features to sum 1, in every run",
+    )
+    _add_model_settings(sweep, many=True)
+    _add_protocol_settings(sweep, many=True)
     sweep.add_argument("--seeds", type=int, default=1, help="seeds 0..SEEDS-1")
-    sweep.add_argument("--hidden-dim", type=int, default=None, help=model_default)
     sweep.add_argument("--data-root", default=None)
     sweep.add_argument("--runs-dir", default=defaults.runs_dir)
     sweep.add_argument("--sweep-name", default="sweep", help="summary file <runs-dir>/<name>.json")
+    sweep.add_argument("--device", default=defaults.device)
+    sweep.add_argument("--max-memory", metavar="SIZE", help="as for train, for every run")
+    sweep.add_argument(
+        "--checkpoint-every",
+        type=int,
+        default=defaults.checkpoint_every,
+        metavar="N",
+        help="resume checkpoints every N epochs (0: none); a sweep run again resumes a "
+        "stopped run from its last one",
+    )
     sweep.add_argument("--quiet", action="store_true", help="no progress bars")
     sweep.add_argument(
         "--no-figures",
@@ -320,78 +282,243 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_model_settings(train: argparse.ArgumentParser) -> None:
-    """``graphae train``'s model settings; unset ones take the model's defaults (presets)."""
-    group = train.add_argument_group(
+def _setting(parser: _Options, many: bool, *flags: str, **kwargs: Any) -> None:
+    """Add a setting: one value (``train``), or with ``many`` (``sweep``) one or more.
+
+    With ``many``, an option that takes a value takes a list (each value is
+    swept over) and an option left out keeps the run's default.
+    """
+    if many:
+        kwargs["default"] = argparse.SUPPRESS
+        if kwargs.get("action") is None:
+            kwargs["nargs"] = "+"
+    parser.add_argument(*flags, **kwargs)
+
+
+def _add_own_graph_options(parser: argparse.ArgumentParser, feature_flags: tuple[str, ...]) -> None:
+    """``--edges`` and how to read the user's files (``train``, and ``sweep`` over one graph)."""
+    own = parser.add_argument_group("your own graph (instead of --dataset)")
+    own.add_argument(
+        "--edges", help="edge list: CSV, TSV, whitespace or SNAP text (# comments), .gz too"
+    )
+    own.add_argument(
+        *feature_flags,
+        dest="features_file",
+        metavar="FILE",
+        help="node features: CSV/TSV (id, then one column per feature), long format "
+        "(id,feature,value), or .npy/.npz (rows in the order of --feature-ids)",
+    )
+    own.add_argument("--labels", dest="labels_file", metavar="FILE", help="node labels: id,class")
+    own.add_argument("--feature-ids", help="node ids of the rows of a .npy/.npz feature file")
+    own.add_argument("--features-format", choices=FEATURE_FORMATS, default="auto")
+    own.add_argument(
+        "--delimiter", help="edge-list delimiter: ',', tab, ';', whitespace (default: detected)"
+    )
+    own.add_argument(
+        "--header",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the files start with a header row (default: detected)",
+    )
+    own.add_argument("--source-col", default="0", help="source column: number from 0, or name")
+    own.add_argument("--target-col", default="1", help="target column: number from 0, or name")
+    own.add_argument("--weight-col", help="column of positive edge weights (default: unweighted)")
+
+
+def _add_protocol_settings(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    """Objective, mini-batches, split and model selection (lists with ``many``: ``sweep``)."""
+    defaults = TrainConfig()
+    _setting(
+        parser,
+        many,
+        "--objective",
+        choices=OBJECTIVES,
+        default=defaults.objective,
+        help="dense: the paper's full-adjacency loss; sampled: edges vs as many "
+        "random non-edges; masked: masked (or all) edges vs as many random non-edges "
+        "through the model's decoder, what --decoder mlp, --mask and --degree-weight "
+        "need; auto: masked where needed, else dense up to --dense-max-nodes nodes",
+    )
+    _setting(parser, many, "--dense-max-nodes", type=int, default=defaults.dense_max_nodes)
+    _setting(
+        parser,
+        many,
+        "--batch-size",
+        type=int,
+        default=defaults.batch_size,
+        metavar="N",
+        help="mini-batch training: N training edges (and N sampled negatives) per optimiser "
+        "step over sampled neighbourhoods, for models too large for the full graph; "
+        "0: full-graph training",
+    )
+    _setting(
+        parser,
+        many,
+        "--fanout",
+        default=",".join(map(str, defaults.fanout)),
+        metavar="K[,K...]",
+        help="with --batch-size: neighbours sampled per node at each hop, from the pairs' "
+        "nodes outward; one value for all hops or one per hop; -1: all",
+    )
+    _setting(parser, many, "--val-fraction", type=float, default=defaults.val_fraction)
+    _setting(parser, many, "--test-fraction", type=float, default=defaults.test_fraction)
+    _setting(
+        parser,
+        many,
+        "--split",
+        choices=SPLITS,
+        default=defaults.split,
+        help="edge: hold out edges (the paper's); inductive: hold out nodes with all their "
+        "edges (fractions of nodes), scored from their features",
+    )
+    _setting(parser, many, "--eval-every", type=int, default=defaults.eval_every)
+    _setting(
+        parser, many, "--select-metric", choices=SELECT_METRICS, default=defaults.select_metric
+    )
+    _setting(
+        parser,
+        many,
+        "--test-graph",
+        choices=TEST_GRAPHS,
+        default=defaults.test_graph,
+        help="edges the encoder sees when scoring the test pairs: training edges (the "
+        "paper's), or training + validation edges (PyG's RandomLinkSplit)",
+    )
+
+
+def _add_model_settings(parser: argparse.ArgumentParser, many: bool = False) -> None:
+    """The model settings; unset ones take the model's defaults (presets).
+
+    With ``many`` (``graphae sweep``) each takes one or more values, flags one.
+    """
+    group = parser.add_argument_group(
         "model (unset: the --model's defaults on the data set, listed in graphae.presets; "
         "gae/vgae: the 2016 paper's, maskgae: MaskGAE's)"
     )
     unset = argparse.SUPPRESS  # absent from the settings: TrainConfig takes the model's
-    group.add_argument(
-        "--hidden-dim", type=int, default=unset, help="inner GCN layers' width (32; maskgae 128)"
+    _setting(
+        group,
+        many,
+        "--hidden-dim",
+        type=int,
+        default=unset,
+        help="inner GCN layers' width (32; maskgae 128)",
     )
-    group.add_argument(
-        "--latent-dim", type=int, default=unset, help="embedding size (16; maskgae 128)"
+    _setting(
+        group,
+        many,
+        "--latent-dim",
+        type=int,
+        default=unset,
+        help="embedding size (16; maskgae 128)",
     )
-    group.add_argument("--epochs", type=int, default=unset, help="steps (200; maskgae 500)")
-    group.add_argument("--lr", type=float, default=unset, help="Adam learning rate (0.01)")
-    group.add_argument(
-        "--dropout", type=float, default=unset, help="encoder dropout (0; maskgae 0.8, PubMed 0.2)"
+    _setting(group, many, "--epochs", type=int, default=unset, help="steps (200; maskgae 500)")
+    _setting(group, many, "--lr", type=float, default=unset, help="Adam learning rate (0.01)")
+    _setting(
+        group,
+        many,
+        "--dropout",
+        type=float,
+        default=unset,
+        help="encoder dropout (0; maskgae 0.8, PubMed 0.2)",
     )
-    group.add_argument(
+    _setting(
+        group,
+        many,
         "--bias",
         action="store_true",
         default=unset,
         help="GCN layers with a bias (PyG's GCNConv default and maskgae's; the paper's have none)",
     )
-    group.add_argument(
-        "--no-bias", dest="bias", action="store_false", default=unset, help="GCN layers without"
+    _setting(
+        group,
+        many,
+        "--no-bias",
+        dest="bias",
+        action="store_false",
+        default=unset,
+        help="GCN layers without",
     )
-    group.add_argument(
+    _setting(
+        group,
+        many,
         "--encoder",
         choices=ENCODERS,
         default=unset,
         help="gcn; linear: Z = ÂXW (Salha et al. 2020)",
     )
-    group.add_argument("--layers", type=int, default=unset, help="GCN layers (2; maskgae 1)")
-    group.add_argument(
-        "--norm", choices=NORMS, default=unset, help="after each GCN layer (none; maskgae batch)"
+    _setting(group, many, "--layers", type=int, default=unset, help="GCN layers (2; maskgae 1)")
+    _setting(
+        group,
+        many,
+        "--norm",
+        choices=NORMS,
+        default=unset,
+        help="after each GCN layer (none; maskgae batch)",
     )
-    group.add_argument(
+    _setting(
+        group,
+        many,
         "--residual",
         action=argparse.BooleanOptionalAction,
         default=unset,
         help="residual connections between GCN layers of equal width",
     )
-    group.add_argument("--activation", choices=ACTIVATIONS, default=unset, help="relu; maskgae elu")
-    group.add_argument(
+    _setting(
+        group, many, "--activation", choices=ACTIVATIONS, default=unset, help="relu; maskgae elu"
+    )
+    _setting(
+        group,
+        many,
         "--activate-output",
         action=argparse.BooleanOptionalAction,
         default=unset,
         help="norm and activation after the last GCN layer too (maskgae)",
     )
-    group.add_argument(
-        "--propagate-before", type=int, default=unset, help="parameter-free Â steps on the inputs"
+    _setting(
+        group,
+        many,
+        "--propagate-before",
+        type=int,
+        default=unset,
+        help="parameter-free Â steps on the inputs",
     )
-    group.add_argument(
-        "--propagate-after", type=int, default=unset, help="parameter-free Â steps on the output"
+    _setting(
+        group,
+        many,
+        "--propagate-after",
+        type=int,
+        default=unset,
+        help="parameter-free Â steps on the output",
     )
-    group.add_argument(
+    _setting(
+        group,
+        many,
         "--decoder",
         choices=DECODERS,
         default=unset,
         help="inner: z_u·z_v; mlp: MLP on z_u ⊙ z_v (maskgae)",
     )
-    group.add_argument("--decoder-hidden", type=int, default=unset, help="MLP decoder width (64)")
-    group.add_argument("--decoder-layers", type=int, default=unset, help="MLP decoder layers (2)")
-    group.add_argument("--decoder-dropout", type=float, default=unset, help="MLP decoder dropout")
-    group.add_argument(
+    _setting(
+        group, many, "--decoder-hidden", type=int, default=unset, help="MLP decoder width (64)"
+    )
+    _setting(
+        group, many, "--decoder-layers", type=int, default=unset, help="MLP decoder layers (2)"
+    )
+    _setting(
+        group, many, "--decoder-dropout", type=float, default=unset, help="MLP decoder dropout"
+    )
+    _setting(
+        group,
+        many,
         "--degree-weight",
         type=float,
         default=unset,
         help="weight of a degree-regression decoder's loss (0; maskgae 0.003)",
     )
-    group.add_argument(
+    _setting(
+        group,
+        many,
         "--mask",
         choices=MASKS,
         default=unset,
@@ -399,23 +526,42 @@ def _add_model_settings(train: argparse.ArgumentParser) -> None:
         "share), path (random walks), directed (a share of edge directions, MaskGAE's "
         "code: an edge is hidden when both are) (none; maskgae directed)",
     )
-    group.add_argument(
+    _setting(
+        group,
+        many,
         "--mask-ratio",
         type=float,
         default=unset,
         help="share of edges masked (edge), of directions (directed), of edges starting a "
         "walk (path) (0.7)",
     )
-    group.add_argument(
-        "--walk-length", type=int, default=unset, help="path-mask walk steps (--layers + 1)"
+    _setting(
+        group,
+        many,
+        "--walk-length",
+        type=int,
+        default=unset,
+        help="path-mask walk steps (--layers + 1)",
     )
-    group.add_argument(
-        "--weight-decay", type=float, default=unset, help="Adam's L2 penalty (0; maskgae 5e-5)"
+    _setting(
+        group,
+        many,
+        "--weight-decay",
+        type=float,
+        default=unset,
+        help="Adam's L2 penalty (0; maskgae 5e-5)",
     )
-    group.add_argument(
-        "--grad-clip", type=float, default=unset, help="gradient norm clip, 0: none (maskgae 1)"
+    _setting(
+        group,
+        many,
+        "--grad-clip",
+        type=float,
+        default=unset,
+        help="gradient norm clip, 0: none (maskgae 1)",
     )
-    group.add_argument(
+    _setting(
+        group,
+        many,
         "--ensemble",
         type=int,
         default=unset,
@@ -601,27 +747,19 @@ def _compare(args: argparse.Namespace) -> None:
 def _sweep(args: argparse.Namespace) -> None:
     from graphae.analysis import format_table, group_runs, read_runs, sort_groups
     from graphae.errors import ConfigError
-    from graphae.sweep import run_sweep
+    from graphae.sweep import SWEEPABLE, run_sweep
 
     if args.seeds < 1:
         raise ConfigError(f"seeds must be a positive integer, got {args.seeds}")
-    grid = {
-        "model": args.model,
-        "dataset": args.dataset,
-        "features": [f == "on" for f in dict.fromkeys(args.features)],
-        "latent_dim": args.latent_dim,
-        "epochs": args.epochs,
-        "lr": args.lr,
-        "objective": args.objective,
-        "seed": list(range(args.seeds)),
-    }
-    base = TrainConfig(
-        hidden_dim=args.hidden_dim,
-        data_root=args.data_root,
-        runs_dir=args.runs_dir,
-        quiet=args.quiet,
-        figures=args.figures,
-    )
+    given = vars(args)
+    grid: dict[str, list[Any]] = {"model": args.model, "dataset": given.get("dataset", [None])}
+    grid["features"] = [f == "on" for f in dict.fromkeys(args.features)]
+    # every other list is an option given with one or more values: swept over
+    swept = {k: v for k, v in given.items() if k in SWEEPABLE and isinstance(v, list)}
+    grid.update({k: v for k, v in swept.items() if k not in grid})
+    grid["seed"] = list(range(args.seeds))
+    fixed = {k: v for k, v in given.items() if k in TRAIN_FIELDS and not isinstance(v, list)}
+    base = TrainConfig(**fixed)
     summary = run_sweep(grid, base, sweep_name=args.sweep_name, trackers=trackers_from_args(args))
     runs, _ = read_runs([s["run_dir"] for s in summary])
     print(format_table(sort_groups(group_runs(runs)), "md"), end="")

@@ -1,14 +1,20 @@
 """Sweeps: train the Cartesian product of list-valued settings, resumably.
 
+Any setting of a run that shapes its numbers can be swept (:data:`SWEEPABLE`).
 Each combination is a normal run directory under ``runs_dir``, named so that
 its differences read at a glance in TensorBoard's run list: the usual
-``<model>_<dataset>_<d>d_<E>ep`` plus ``_lr<lr>``, ``_<objective>`` and
-``_seed<k>`` when those vary. Finished combinations are skipped when the sweep
-is run again; a summary of all runs goes to ``<runs_dir>/<sweep_name>.json``.
+``<model>_<dataset>_<d>d_<E>ep`` (which already names the model's parts that
+differ from its defaults, e.g. ``_edgemask`` or ``_ens3``) plus, for every
+other setting that varies, ``_<option><value>`` (``_lr0.005``,
+``_dropout0.5``, ``_weight-decay0``), ``_<objective>``, and ``_seed<k>`` last.
+Finished combinations are skipped when the sweep is run again; a summary of
+all runs goes to ``<runs_dir>/<sweep_name>.json``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import itertools
 import shutil
 import sys
@@ -19,19 +25,34 @@ from pathlib import Path
 from typing import Any
 
 from graphae.artifacts.run_dir import finished_metrics, is_complete, resumable_with, write_json
-from graphae.config import TrainConfig
+from graphae.config import OUTPUT_SETTINGS, TrainConfig, flag
 from graphae.errors import ConfigError
 from graphae.tracking.base import Tracker
 
-#: Settings a sweep may vary, in the order they appear in run names.
-SWEEPABLE = ("model", "dataset", "features", "latent_dim", "epochs", "lr", "objective", "seed")
+#: Settings a sweep may vary: every setting that shapes a run's numbers (the
+#: fields of :class:`~graphae.config.TrainConfig` but where outputs go and the device).
+SWEEPABLE = tuple(
+    f.name for f in dataclasses.fields(TrainConfig) if f.name not in OUTPUT_SETTINGS | {"device"}
+)
+#: Recorded in every summary entry, varied or not.
+SUMMARY_SETTINGS = ("model", "dataset", "features", "latent_dim", "epochs", "lr", "objective")
+#: Settings the default run name already tells apart (``TrainConfig.run_name``).
+NAMED = frozenset(
+    {"model", "dataset", "edges", "features", "latent_dim", "epochs", "split"}
+    | {"encoder", "decoder", "mask", "ensemble"}
+)
 
 
 def expand(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
     """All combinations of ``grid`` (``{setting: [values]}``), first key varying slowest."""
-    unknown = set(grid) - set(SWEEPABLE)
-    if unknown:
-        raise ConfigError(f"cannot sweep {sorted(unknown)}; sweepable: {', '.join(SWEEPABLE)}")
+    for key in grid:
+        if key not in SWEEPABLE:
+            close = difflib.get_close_matches(key, SWEEPABLE, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(
+                f"cannot sweep {key!r}{hint}; sweepable: the settings of graphae train, "
+                f"{', '.join(SWEEPABLE)}"
+            )
     for key, values in grid.items():
         if not values:
             raise ConfigError(f"sweep setting {key} has no values")
@@ -40,15 +61,34 @@ def expand(grid: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:
 
 
 def run_name(config: TrainConfig, varying: set[str]) -> str:
-    """``config.run_name`` plus the varying settings it does not already show."""
+    """``config.run_name`` plus the varying settings it does not already show.
+
+    In the order of :data:`SWEEPABLE`, the seed last: ``_lr0.005``,
+    ``_<objective>``, ``_<option><value>`` for any other setting (a flag:
+    ``_residual`` / ``_no-residual``), ``_seed<k>``.
+    """
     name = config.run_name
-    if "lr" in varying:
-        name += f"_lr{config.lr:g}"
-    if "objective" in varying:
-        name += f"_{config.objective}"
+    for key in SWEEPABLE:
+        if key in varying and key not in NAMED and key != "seed":
+            name += "_" + _tag(key, getattr(config, key))
     if "seed" in varying:
         name += f"_seed{config.seed}"
     return name
+
+
+def _tag(key: str, value: Any) -> str:
+    """A varying setting as a run-name part, safe in a folder name."""
+    if key == "objective":
+        text = str(value)
+    elif isinstance(value, bool):
+        text = flag(key) if value else f"no-{flag(key)}"
+    elif isinstance(value, float):
+        text = f"{flag(key)}{value:g}"
+    elif isinstance(value, list):
+        text = f"{flag(key)}{'-'.join(map(str, value))}"
+    else:
+        text = f"{flag(key)}{value}"
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
 
 
 def run_sweep(
@@ -83,6 +123,7 @@ def run_sweep(
     # with_overrides: settings a combination leaves unset (None) are its model's defaults
     configs = [base.with_overrides(**c, name=None) for c in combos]
     configs = [replace(c, name=run_name(c, varying)) for c in configs]
+    _require_distinct_names(configs, combos)
     # stand-ins for settings that runs saved by older versions lack
     defaults = TrainConfig().result_settings()
     summary: list[dict[str, Any]] = []
@@ -116,7 +157,7 @@ def run_sweep(
             {
                 "name": run_dir.name,
                 "run_dir": str(run_dir),
-                "settings": {k: config.to_dict()[k] for k in SWEEPABLE},
+                "settings": _summary_settings(config, grid),
                 "val": metrics["val"],
                 "test": metrics["test"],
                 "skipped": skipped,
@@ -124,3 +165,23 @@ def run_sweep(
         )
         write_json(Path(config.runs_dir) / f"{sweep_name}.json", {"grid": grid, "runs": summary})
     return summary
+
+
+def _summary_settings(config: TrainConfig, grid: dict[str, Sequence[Any]]) -> dict[str, Any]:
+    """The run's model, data set, sizes, lr and objective, its seed, and every swept setting."""
+    values = config.to_dict()
+    values["dataset"] = config.graph_name
+    keys = [*SUMMARY_SETTINGS, *(k for k in grid if k not in SUMMARY_SETTINGS), "seed"]
+    return {k: values[k] for k in dict.fromkeys(keys)}
+
+
+def _require_distinct_names(configs: list[TrainConfig], combos: list[dict[str, Any]]) -> None:
+    """Two combinations must not share a run folder (e.g. Cora and cora, or equal values)."""
+    seen: dict[str, dict[str, Any]] = {}
+    for config, combo in zip(configs, combos, strict=True):
+        other = seen.setdefault(config.run_name, combo)
+        if other is not combo:
+            raise ConfigError(
+                f"the combinations {other} and {combo} would share the run folder "
+                f"{config.run_name}: give each value once"
+            )
