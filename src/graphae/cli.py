@@ -569,6 +569,26 @@ def _add_model_settings(parser: argparse.ArgumentParser, many: bool = False) -> 
         help="train K models, each with its own seed, one after the other on the run's split "
         "and average their edge probabilities (a deep ensemble: K times the training time) (1)",
     )
+    _setting(
+        group,
+        many,
+        "--snapshots",
+        type=int,
+        default=unset,
+        metavar="K",
+        help="average the edge probabilities of the K best-validation snapshots of each "
+        "model, taken every --snapshot-every epochs (a checkpoint ensemble: no extra "
+        "training) (1: the best epoch alone)",
+    )
+    _setting(
+        group,
+        many,
+        "--snapshot-every",
+        type=int,
+        default=unset,
+        metavar="N",
+        help="spacing of the snapshots, a multiple of --eval-every (epochs / (2 K))",
+    )
 
 
 def _version() -> str:
@@ -611,6 +631,8 @@ def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
     label = config.model.upper() + ("" if config.features else "*")
     if config.ensemble > 1:
         label += f" x{config.ensemble}"
+    if config.snapshots > 1:
+        label += f" ({config.snapshots} snapshots)"
     print(
         f"{label} on {config.dataset} ({result.objective} objective, {config.epochs} epochs, "
         f"seed {config.seed}, {m['train_seconds']:.1f} s)"
@@ -622,13 +644,21 @@ def _train_rank(args: argparse.Namespace, report: bool = True) -> None:
     if m.get("cold_test_pairs"):
         where = "held-out nodes" if config.split == "inductive" else "nodes with no training edge"
         print(f"  {m['cold_test_pairs']:,} of the test pairs touch {where}")
+    if m.get("snapshots"):  # a checkpoint ensemble: member 0's snapshots
+        epochs = ", ".join(str(s["epoch"]) for s in m["snapshots"])
+        alone = m["best_epoch_test"]
+        print(
+            f"  {len(m['snapshots'])} snapshots of epochs {epochs}; the best epoch "
+            f"({m['best_epoch']}) alone: test AUC {100 * alone['auc']:.2f}  "
+            f"AP {100 * alone['ap']:.2f}"
+        )
     if m.get("members"):  # an ensemble: each member kept its own epoch
         epochs = ", ".join(str(member["best_epoch"]) for member in m["members"])
         tests = ", ".join(f"{100 * member['test']['auc']:.2f}" for member in m["members"])
         print(f"  ensemble of {len(m['members'])}: best epochs {epochs}; member test AUC {tests}")
         kept = "ensemble"
     else:
-        kept = f"best epoch {m['best_epoch']}"
+        kept = "snapshots" if m.get("snapshots") else f"best epoch {m['best_epoch']}"
     print(f"  {kept}: val AUC {100 * m['val']['auc']:.2f}  AP {100 * m['val']['ap']:.2f}")
     print(
         f"  test AUC {100 * m['test']['auc']:.2f}  AP {100 * m['test']['ap']:.2f}   "

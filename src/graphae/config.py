@@ -84,6 +84,10 @@ class TrainConfig:
     # members of a deep ensemble (Lakshminarayanan et al. 2017): K models, each with its own
     # seed, trained one after the other on the run's split; their edge probabilities averaged
     ensemble: int | None = None
+    # a checkpoint ensemble (Chen et al. 2017): the K best-validation of the weights taken
+    # every ``snapshot_every`` epochs of each model, their edge probabilities averaged
+    snapshots: int | None = None
+    snapshot_every: int | None = None  # None: epochs // (2 * snapshots), a multiple of eval_every
     # "dense" (paper), "sampled" (O(E)), "masked" (through the decoder; any mask, MLP decoder
     # or degree loss needs it), "auto" picks
     objective: str = "auto"
@@ -147,6 +151,11 @@ class TrainConfig:
             setattr(self, name, str(getattr(self, name)).lower())
         if self.walk_length is None and isinstance(self.layers, int):
             self.walk_length = self.layers + 1
+        counts = _counts(self.snapshots, self.epochs, self.eval_every)
+        if self.snapshot_every is None and counts and self.snapshots > 1:
+            # 2K evenly spaced candidates by default, each a validated epoch
+            spacing = self.epochs // (2 * self.snapshots) // self.eval_every * self.eval_every
+            self.snapshot_every = max(self.eval_every, spacing)
         return unset
 
     def with_overrides(self, **changes: Any) -> TrainConfig:
@@ -228,6 +237,9 @@ class TrainConfig:
         require_choice("mask", self.mask, MASKS)
         for name in ("layers", "decoder_hidden", "decoder_layers", "walk_length", "ensemble"):
             require_positive_int(name, getattr(self, name))
+        require_positive_int("snapshots", self.snapshots)
+        if self.snapshots > 1:
+            self._validate_snapshots()
         for name in ("propagate_before", "propagate_after"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
@@ -244,6 +256,22 @@ class TrainConfig:
             raise ConfigError(
                 f"the {self.objective} objective scores z_u · z_v over all training edges; an "
                 "MLP decoder, a mask or a degree loss train with --objective masked (or auto)"
+            )
+
+    def _validate_snapshots(self) -> None:
+        """Enough validated epochs, ``snapshot_every`` apart, to choose the snapshots from."""
+        every = self.snapshot_every
+        require_positive_int("snapshot_every", every)
+        if every % self.eval_every:
+            raise ConfigError(
+                f"snapshot-every ({every}) must be a multiple of eval-every ({self.eval_every}): "
+                "snapshots are chosen by their validation score"
+            )
+        candidates = self.epochs // every
+        if candidates < self.snapshots:
+            raise ConfigError(
+                f"--snapshots {self.snapshots} needs as many snapshots to choose from, but "
+                f"{self.epochs} epochs with --snapshot-every {every} give {candidates}"
             )
 
     @property
@@ -272,6 +300,7 @@ class TrainConfig:
             ("decoder", "{}dec"),
             ("mask", "{}mask"),
             ("ensemble", "ens{}"),
+            ("snapshots", "snap{}"),
         ):
             if getattr(self, key) != own[key]:
                 model += "_" + tag.format(getattr(self, key))
@@ -321,6 +350,11 @@ def require_positive_int(name: str, value: object) -> None:
     """Raise :class:`ConfigError` unless ``value`` is an ``int`` >= 1 (``bool`` is not)."""
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise ConfigError(f"{flag(name)} must be a positive integer, got {value!r}")
+
+
+def _counts(*values: object) -> bool:
+    """Whether every value is a positive int (settings not yet validated)."""
+    return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
 
 
 def _finite(value: object) -> bool:

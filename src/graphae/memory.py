@@ -16,7 +16,8 @@ and ``D`` latent widths (``k = 2`` heads for VGAE, else 1), in bytes:
     \\text{graph} &= 32E + 16P + 64T + 20N
         \\quad (\\texttt{edge\\_index}, \\text{split}, \\hat{A}\\text{ as int32 CSR})\\\\
     \\text{features} &= 4NF \\text{ (dense) or } 8\\,\\mathrm{nnz} + 4N \\text{ (CSR)}\\\\
-    \\text{parameters} &= 2 \\cdot 4\\,\\#\\theta \\quad (\\text{weights and the best copy})\\\\
+    \\text{parameters} &= (2 + S) \\cdot 4\\,\\#\\theta \\quad (\\text{weights, the best copy,
+        } S \\text{ snapshots with --snapshots } S > 1)\\\\
     \\text{optimiser} &= 3 \\cdot 4\\,\\#\\theta \\quad (\\text{gradients, Adam's two moments})\\\\
     \\text{activations} &= 4N(3(L - 1)H + 4kD)\\\\
     \\text{objective} &= 48T + 12N + 160\\,T_r \\text{ (sampled) or } 32T + 16N \\text{ (dense)}
@@ -325,7 +326,6 @@ def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> M
 
     """
     from graphae.nn.factory import build_from_config
-    from graphae.training.objectives import SampledObjective
 
     num_nodes = int(data.num_nodes)
     x = getattr(data, "x", None) if config.features else None
@@ -333,13 +333,36 @@ def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> M
     if x is not None and x.layout != torch.strided:
         nnz = int((x if x.layout == torch.sparse_csr else x.coalesce()).values().numel())
     width = int(x.shape[1]) if x is not None else 0
-    train_edges = int(split.train_pos.shape[1])
     counts = split.counts()
     eval_pairs = sum(counts[s] for s in ("val_pos", "val_neg", "test_pos", "test_neg"))
+    snapshots = getattr(config, "snapshots", None) or 1
+    if snapshots > 1:  # one model trains; the snapshots are copies of its weights
+        config = config.with_overrides(snapshots=1)
+    parameters = count_parameters(lambda: build_from_config(config, width or num_nodes))
+    estimate = _estimate(config, data, split, objective, parameters, width, nnz, eval_pairs)
+    estimate.stages["parameters"] += 4 * parameters * (snapshots if snapshots > 1 else 0)
+    return estimate
+
+
+def _estimate(
+    config: Any,
+    data: Data,
+    split: LinkSplit,
+    objective: str,
+    parameters: int,
+    width: int,
+    nnz: int | None,
+    eval_pairs: int,
+) -> MemoryEstimate:
+    """:func:`estimate_run` of one model of ``parameters`` weights."""
+    from graphae.nn.factory import build_from_config
+    from graphae.training.objectives import SampledObjective
+
+    num_nodes = int(data.num_nodes)
+    train_edges = int(split.train_pos.shape[1])
     per_round = 4 * train_edges  # positive and negative entries, two per pair
     max_rounds = getattr(SampledObjective, "MAX_ROUNDS", 1)
     rounds = max(1, min(max_rounds, getattr(SampledObjective, "MAX_BATCH_ENTRIES", 0) // per_round))
-    parameters = count_parameters(lambda: build_from_config(config, width or num_nodes))
     if getattr(config, "batch_size", 0):
         from graphae.nn.blocks import encoder_hops
         from graphae.training.minibatch import resolve_fanouts

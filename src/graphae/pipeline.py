@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -456,6 +456,16 @@ class _Member:
     history: list[dict[str, float]]
     seconds: float
     cpu_seconds: float
+    # with --snapshots K: its K best-validation snapshots, best first ({"epoch", "val", "state"})
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+
+    def best_states(self, count: int) -> list[dict[str, torch.Tensor]]:
+        """The weights its ``count`` components score with: its snapshots, or its best epoch's."""
+        return [s["state"] for s in self.snapshots] if count > 1 else [self.best_state]
+
+    def snapshot_records(self) -> list[dict[str, Any]]:
+        """Its snapshots' epochs and validation scores, best first (``metrics.json``)."""
+        return [{"epoch": s["epoch"], "val": s["val"]} for s in self.snapshots]
 
     def record(self) -> dict[str, Any]:
         """Plain values for a resume checkpoint."""
@@ -553,7 +563,9 @@ def _run(
     members = [_Member(**record) for record in finished]
     models: list[GAE] = []  # the members trained here (not those finished before a resume)
     for k in range(first, config.ensemble):
-        member_config = config.with_overrides(seed=member_seed(config.seed, k), ensemble=1)
+        member_config = config.with_overrides(
+            seed=member_seed(config.seed, k), ensemble=1, snapshots=1
+        )
         model, objective, step = _build_member(
             member_config, objective_name, in_dim, data, split, train_edges, x, adj, device
         )
@@ -580,6 +592,8 @@ def _run(
             checkpoint=checkpoint,
             resume_from=resume_from if k == first else None,
             epoch_step=step,
+            snapshots=config.snapshots,
+            snapshot_every=config.snapshot_every or 1,
         )
         members.append(
             _Member(
@@ -592,6 +606,7 @@ def _run(
                 history=fitted.history,
                 seconds=fitted.seconds,
                 cpu_seconds=fitted.cpu_seconds,
+                snapshots=fitted.snapshots,
             )
         )
         models.append(model)
@@ -607,7 +622,7 @@ def _run(
 
     def validation(z_test: torch.Tensor, single: dict[str, float]) -> dict[str, float]:
         """A single model's from its training; an ensemble's scored here, on ``adj``."""
-        if len(members) == 1:
+        if len(members) * config.snapshots == 1:
             return single
         z = z_test if test_adj is adj else scorer.embed(x, adj)
         return link_metrics(scorer.decode, z, *val_pairs)
@@ -648,8 +663,15 @@ def _run(
         "total_seconds": clock.total(),
         "phase_seconds": clock.phases,
     }
+    if config.snapshots > 1:  # member 0's snapshots, and what its best epoch alone scores
+        metrics["snapshots"] = members[0].snapshot_records()
+        metrics["best_epoch_test"] = _best_epoch_test(
+            config, in_dim, members[0], x, test_adj, test_pairs
+        )
     if len(members) > 1:
-        metrics["members"] = _member_metrics(scorer, members, embeddings, test_pairs)
+        metrics["members"] = _member_metrics(
+            scorer, members, embeddings, test_pairs, config.snapshots
+        )
     if replicas is not None:
         metrics["distributed"] = replicas
     if resume_from is not None:
@@ -659,6 +681,8 @@ def _run(
     label = config.model.upper() + ("" if config.features else "*")
     if config.ensemble > 1:
         label += f" ensemble of {config.ensemble}"
+    if config.snapshots > 1:
+        label += f", {config.snapshots} snapshots"
     _report_pictures(
         run_dir,
         trackers,
@@ -757,27 +781,56 @@ def _save_member_state(
 def _scorer(
     config: TrainConfig, in_dim: int, members: Sequence[_Member], models: Sequence[GAE]
 ) -> tuple[GAE, Callable[[str], None]]:
-    """The model that scores (the single model, or the members' ensemble) and its weight loader.
+    """The model that scores (the single model, or the ensemble) and its weight loader.
 
     ``models`` are the members trained in this process, the last ones of
     ``members``; the earlier ones (finished before a resume) are rebuilt.
-    The loader puts every member's ``"best"`` or ``"last"`` weights in place.
+    With ``--snapshots K`` every member is K models in a row, its snapshots.
+    The loader puts every member's ``"best"`` (its snapshots) or ``"last"``
+    weights in place.
     """
-    rebuilt = []
+    count = config.snapshots
     device = torch.device(config.device)
+    one = config.with_overrides(ensemble=1, snapshots=1)
+    every: list[GAE] = list(models) if count == 1 else []
     with torch.random.fork_rng(devices=[]):  # building draws initial weights: leave torch's stream
-        for member in members[: len(members) - len(models)]:
-            member_config = config.with_overrides(seed=member.seed, ensemble=1)
-            rebuilt.append(build_from_config(member_config, in_dim).to(device))
-    every = [*rebuilt, *models]
+        built = [
+            build_from_config(one, in_dim).to(device)
+            for _ in range(len(members) * count - len(every))
+        ]
+    every = [*built, *every]
 
     def load(which: str) -> None:
-        for model, member in zip(every, members, strict=True):
-            model.load_state_dict(member.best_state if which == "best" else member.last_state)
+        states = [
+            state
+            for member in members
+            for state in (
+                member.best_states(count) if which == "best" else [member.last_state] * count
+            )
+        ]
+        for model, state in zip(every, states, strict=True):
+            model.load_state_dict(state)
 
     if len(every) == 1:
         return every[0], load
     return assemble_ensemble(every, [config.latent_dim] * len(every)), load
+
+
+def _best_epoch_test(
+    config: TrainConfig,
+    in_dim: int,
+    member: _Member,
+    x: torch.Tensor | None,
+    adj: torch.Tensor,
+    test_pairs: tuple[torch.Tensor, ...],
+) -> dict[str, float]:
+    """Test AUC/AP of ``member``'s best epoch alone (what ``--snapshots 1`` would score)."""
+    with torch.random.fork_rng(devices=[]):
+        model = build_from_config(config.with_overrides(ensemble=1, snapshots=1), in_dim)
+    model = model.to(torch.device(config.device))
+    model.load_state_dict(member.best_state)
+    model.eval()
+    return link_metrics(model.decode, model.embed(x, adj), *test_pairs)
 
 
 def _member_metrics(
@@ -785,18 +838,29 @@ def _member_metrics(
     members: Sequence[_Member],
     embeddings: torch.Tensor,
     test_pairs: tuple[torch.Tensor, ...],
+    snapshots: int = 1,
 ) -> list[dict[str, Any]]:
     """Each member's seed, kept epoch, time, validation and test AUC/AP (its kept weights).
 
     ``embeddings`` are the ensemble's (the members' side by side) on the test
     graph. ``ensemble_test`` of member ``k``: the test AUC/AP of the ensemble
     of members ``0..k``, what an ensemble of ``k + 1`` with the same seed scores.
+    With ``snapshots`` K > 1 a member is its K snapshots (their ensemble's
+    test AUC/AP, their epochs under ``snapshots``; ``val`` stays its best
+    epoch's).
     """
     decoders = scorer.decoder.members  # type: ignore[union-attr]
     widths = scorer.decoder.widths  # type: ignore[union-attr]
-    chunks = torch.split(embeddings, widths, dim=1)
+
     rows = []
-    for k, (decoder, z, member) in enumerate(zip(decoders, chunks, members, strict=True)):
+    start = 0
+    for k, member in enumerate(members):
+        stop = start + snapshots
+        if snapshots == 1:
+            decoder: torch.nn.Module = decoders[k]
+        else:
+            decoder = MeanProbabilityDecoder(decoders[start:stop], widths[start:stop])
+        z = embeddings[:, sum(widths[:start]) : sum(widths[:stop])]
         row = {
             "seed": member.seed,
             "best_epoch": member.best_epoch,
@@ -805,12 +869,14 @@ def _member_metrics(
             "val": member.best_val,
             "test": link_metrics(decoder, z, *test_pairs),
         }
-        if k:
-            prefix = MeanProbabilityDecoder(decoders[: k + 1], widths[: k + 1])
-            row["ensemble_test"] = link_metrics(
-                prefix, embeddings[:, : sum(widths[: k + 1])], *test_pairs
-            )
+        if snapshots > 1:
+            row["snapshots"] = member.snapshot_records()
+        if k:  # members 0..k: the first `stop` components
+            prefix = MeanProbabilityDecoder(decoders[:stop], widths[:stop])
+            columns = embeddings[:, : sum(widths[:stop])]
+            row["ensemble_test"] = link_metrics(prefix, columns, *test_pairs)
         rows.append(row)
+        start = stop
     return rows
 
 

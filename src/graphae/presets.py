@@ -31,6 +31,7 @@ the command line or in Python always wins (``graphae train --model maskgae
 | weight decay    | 0           | 5e-5 (gradient norm clipped to 1)         |
 | epochs, lr      | 200, 0.01   | 500, 0.01                                 |
 | ensemble        | 1           | 1                                         |
+| snapshots       | 1           | 1                                         |
 +-----------------+-------------+-------------------------------------------+
 """
 
@@ -65,6 +66,8 @@ KIPF2016: dict[str, Any] = {
     "weight_decay": 0.0,
     "grad_clip": 0.0,
     "ensemble": 1,
+    "snapshots": 1,
+    "snapshot_every": None,  # None: epochs // (2 * snapshots), a multiple of eval_every
 }
 
 #: MaskGAE (KDD 2023) as its link-prediction script runs it

@@ -39,7 +39,7 @@ SUMMARY_SETTINGS = ("model", "dataset", "features", "latent_dim", "epochs", "lr"
 #: Settings the default run name already tells apart (``TrainConfig.run_name``).
 NAMED = frozenset(
     {"model", "dataset", "edges", "features", "latent_dim", "epochs", "split"}
-    | {"encoder", "decoder", "mask", "ensemble"}
+    | {"encoder", "decoder", "mask", "ensemble", "snapshots"}
 )
 
 

@@ -186,9 +186,10 @@ def build_model(
 def build_from_config(config: Any, in_dim: int) -> GAE:
     """The model a ``TrainConfig`` (or any object with its fields) describes.
 
-    With ``config.ensemble = K > 1``: the assembled ensemble of K such models
-    (:func:`~graphae.nn.ensemble.assemble_ensemble`, without degree decoders),
-    the structure a trained ensemble is saved and loaded with.
+    With ``config.ensemble = K > 1`` and/or ``config.snapshots = S > 1``: the
+    assembled ensemble of ``K * S`` such models (each member's snapshots in a
+    row; :func:`~graphae.nn.ensemble.assemble_ensemble`, without degree
+    decoders), the structure a trained ensemble is saved and loaded with.
     """
 
     def member() -> GAE:
@@ -202,7 +203,7 @@ def build_from_config(config: Any, in_dim: int) -> GAE:
             ModelParts.from_settings(config),
         )
 
-    count = getattr(config, "ensemble", None) or 1
+    count = (getattr(config, "ensemble", None) or 1) * (getattr(config, "snapshots", None) or 1)
     if count == 1:
         return member()
     return assemble_ensemble([member() for _ in range(count)], [config.latent_dim] * count)

@@ -40,6 +40,9 @@ class FitResult:
             when other programs compete for the cores). A resumed run counts
             only the part after the resume.
         history: per-epoch metrics (``{"epoch": ..., "train/loss": ..., ...}``).
+        snapshots: with ``snapshots = K > 1``, the K best-validation weights
+            among those of every ``snapshot_every``-th epoch, best first, each
+            ``{"epoch", "val", "state"}`` (a checkpoint ensemble's members).
 
     """
 
@@ -50,6 +53,7 @@ class FitResult:
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
     cpu_seconds: float = 0.0
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
 
 
 def show_progress(quiet: bool) -> bool:
@@ -58,30 +62,47 @@ def show_progress(quiet: bool) -> bool:
 
 
 class _Selection:
-    """The best validation score so far, its epoch, metrics and a copy of the weights."""
+    """The best validation score so far, its epoch, metrics and a copy of the weights.
 
-    def __init__(self, metric: str) -> None:
-        self.metric = metric
+    With ``keep = K > 1`` also the K best-scoring weights of the epochs that
+    are multiples of ``every`` (a checkpoint ensemble's snapshots; on equal
+    scores the earlier epoch stays).
+    """
+
+    def __init__(self, metric: str, keep: int = 1, every: int = 1) -> None:
+        self.metric, self.keep, self.every = metric, keep, every
         self.best_score, self.best_epoch = -1.0, 0
         self.best_val: dict[str, float] = {}
         self.last_val: dict[str, float] = {}
         self.best_state: dict[str, torch.Tensor] = {}
+        self.snapshots: list[dict[str, Any]] = []  # best first: {"epoch", "val", "state"}
 
     def offer(self, epoch: int, val: dict[str, float], model: torch.nn.Module) -> None:
         """Validation of ``model``'s current weights, reached at ``epoch``."""
         self.last_val = val
         if val[self.metric] > self.best_score:
             self.best_score, self.best_epoch, self.best_val = val[self.metric], epoch, val
-            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            self.best_state = _copy_state(model)
+        if self.keep > 1 and epoch % self.every == 0:
+            kept = self.snapshots
+            if len(kept) < self.keep or val[self.metric] > kept[-1]["val"][self.metric]:
+                kept.append({"epoch": epoch, "val": val, "state": _copy_state(model)})
+                kept.sort(key=lambda s: -s["val"][self.metric])  # stable: earlier first on ties
+                del kept[self.keep :]
 
     def state_dict(self) -> dict[str, Any]:
-        """Everything but the metric's name (for resume checkpoints)."""
-        return {k: v for k, v in vars(self).items() if k != "metric"}
+        """Everything but the settings (for resume checkpoints)."""
+        return {k: v for k, v in vars(self).items() if k not in ("metric", "keep", "every")}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned."""
         for key in ("best_score", "best_epoch", "best_val", "last_val", "best_state"):
             setattr(self, key, state[key])
+        self.snapshots = list(state.get("snapshots", []))
+
+
+def _copy_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def make_adam(model: torch.nn.Module, lr: float, weight_decay: float = 0.0) -> torch.optim.Adam:
@@ -128,6 +149,8 @@ def fit(
     checkpoint: Callable[[TrainState], None] | None = None,
     resume_from: TrainState | None = None,
     epoch_step: EpochStep | None = None,
+    snapshots: int = 1,
+    snapshot_every: int = 1,
 ) -> FitResult:
     """Train with Adam, validating every ``eval_every`` epochs and at the last one.
 
@@ -163,6 +186,11 @@ def fit(
             own steps, gradient clipping included) instead of one full-batch
             step of ``objective``, e.g. :class:`~graphae.training.minibatch.MinibatchStep`;
             validation stays a full-graph pass over ``adj``. (default: ``None``)
+        snapshots (int, optional): keep the weights of the ``snapshots`` best
+            validated epochs among the multiples of ``snapshot_every`` too
+            (:attr:`FitResult.snapshots`; Chen et al., "Checkpoint
+            Ensembles", 2017). (default: ``1``: only the best epoch's)
+        snapshot_every (int, optional): spacing of the snapshot candidates. (default: ``1``)
 
     Returns:
         FitResult: the best-validation weights and the history.
@@ -174,7 +202,7 @@ def fit(
     """
     optimizer = make_adam(model, lr, weight_decay)
     validate = LinkScorer(*val_pairs)
-    state = _Selection(select_metric)
+    state = _Selection(select_metric, snapshots, snapshot_every)
     history: list[dict[str, float]] = []
     # When the model declares that μ is the same in training and eval mode, the
     # forward pass of step t+1 also validates the weights of epoch t (before they
@@ -262,4 +290,5 @@ def fit(
         seconds=seconds_before + time.perf_counter() - start,
         history=history,
         cpu_seconds=cpu_before + time.process_time() - cpu_start,
+        snapshots=state.snapshots,
     )
