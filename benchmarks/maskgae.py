@@ -148,20 +148,34 @@ def table_row(dataset: str, model: str, runs: list[dict[str, Any]]) -> str:
 def member_rows(dataset: str, model: str, runs: list[dict[str, Any]]) -> list[str]:
     """Rows for the ensembles of the first k members, k = 1 .. K-1, of ``--ensemble K`` runs.
 
+    With ``--snapshots``, first a row for member 0's best epoch alone (the
+    single model without snapshots: ``best_epoch_test``, the same training).
+
     An ensemble's members 0..k are, number for number, the ensemble of k + 1
     with the same seed (``metrics.json``'s ``members``: ``test`` for member 0,
     ``ensemble_test`` after); its time is theirs. Hits@50 and MRR are not kept
     per member (``–``).
     """
-    if not runs or "members" not in runs[0]:
-        return []
     rows = []
+    path, edge = PAPER.get(dataset, ((float("nan"),) * 2, (float("nan"),) * 2))
+    if runs and "best_epoch_test" in runs[0]:  # --snapshots: member 0's best epoch alone
+        scores = [run["best_epoch_test"] for run in runs]
+        first = [run.get("members", [run])[0] for run in runs]
+        wall = statistics.median(m["train_seconds"] for m in first)
+        cpu = statistics.median(m["train_cpu_seconds"] for m in first)
+        rows.append(
+            f"| {dataset} | {model}, its best epoch alone (no snapshots, one member) | "
+            f"{mean_std([s['auc'] for s in scores])} | {mean_std([s['ap'] for s in scores])} "
+            f"| – | – | {wall:.1f} | {cpu:.1f} "
+            f"| {path[0]:.2f} / {path[1]:.2f} | {edge[0]:.2f} / {edge[1]:.2f} |"
+        )
+    if not runs or "members" not in runs[0]:
+        return rows
     for k in range(len(runs[0]["members"]) - 1):
         scores = [run["members"][k].get("ensemble_test", run["members"][k]["test"]) for run in runs]
         members = [run["members"][: k + 1] for run in runs]
         wall = statistics.median(sum(m["train_seconds"] for m in ms) for ms in members)
         cpu = statistics.median(sum(m["train_cpu_seconds"] for m in ms) for ms in members)
-        path, edge = PAPER.get(dataset, ((float("nan"),) * 2, (float("nan"),) * 2))
         rows.append(
             f"| {dataset} | {model}, first {k + 1} member(s) | "
             f"{mean_std([s['auc'] for s in scores])} | {mean_std([s['ap'] for s in scores])} "
