@@ -163,15 +163,24 @@ def test_cli_trains_and_reports_an_ensemble(capsys, planted_files, tmp_path):
 
 
 def test_torchrun_two_processes_train_an_ensemble(tmp_path):
-    """2 gloo ranks train each member data-parallel: identical weights, one process's AUC."""
+    """2 gloo ranks train each member data-parallel: identical weights, one process's AUC.
+
+    Each member is a checkpoint ensemble of 2 snapshots (``--snapshots``) too.
+    """
     flags = ["--model", "maskgae", "--epochs", "20", "--hidden-dim", "32", "--latent-dim", "32"]
-    done = train_ddp(tmp_path, GRAPH, *flags, "--ensemble", "2")
+    done = train_ddp(tmp_path, GRAPH, *flags, "--ensemble", "2", "--snapshots", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     metrics = json.loads((tmp_path / "runs" / "ddp" / METRICS_FILE).read_text())
     digests = metrics["distributed"]["parameters_sha256"]
     assert len(digests) == 2 and digests[0] == digests[1]
-    assert len(metrics["members"]) == 2
+    assert [len(member["snapshots"]) for member in metrics["members"]] == [2, 2]
     single = one_process(
-        dataset=GRAPH, model="maskgae", epochs=20, hidden_dim=32, latent_dim=32, ensemble=2
+        dataset=GRAPH,
+        model="maskgae",
+        epochs=20,
+        hidden_dim=32,
+        latent_dim=32,
+        ensemble=2,
+        snapshots=2,
     )
     assert abs(metrics["test"]["auc"] - single.metrics["test"]["auc"]) < 0.02

@@ -157,3 +157,10 @@ def test_cli_reports_the_snapshots(capsys, planted_files, tmp_path):
     assert code in (0, None), err
     code, out, err = cli(capsys, *common, "--snapshots", "30")
     assert_one_line_error(code, err, "--snapshots 30", "20 epochs with --snapshot-every 1 give 20")
+
+
+def test_snapshots_of_mini_batch_training(planted, tmp_path):
+    settings = _settings(tmp_path, model="gae", batch_size=256, epochs=12, snapshots=3)
+    result = train(data=planted, save=False, **settings)
+    assert [s["epoch"] % 2 for s in result.metrics["snapshots"]] == [0, 0, 0]  # every 12 // 6
+    assert result.metrics["test"]["auc"] > 0.8
