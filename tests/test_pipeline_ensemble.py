@@ -133,20 +133,14 @@ def test_the_ensemble_size_is_checked():
             TrainConfig(model="maskgae", ensemble=bad)
 
 
+def cli_train(planted_files, runs_dir) -> list:
+    """``graphae train`` of a featureless GAE on the planted graph's files, 20 epochs."""
+    edges = planted_files["edges"]
+    return ["train", "--model", "gae", "--edges", edges, "--epochs", "20", "--runs-dir", runs_dir]
+
+
 def test_cli_trains_and_reports_an_ensemble(capsys, planted_files, tmp_path):
-    common = [
-        "train",
-        "--model",
-        "gae",
-        "--edges",
-        planted_files["edges"],
-        "--epochs",
-        "20",
-        "--runs-dir",
-        tmp_path,
-        "--quiet",
-        "--no-figures",
-    ]
+    common = [*cli_train(planted_files, tmp_path), "--quiet", "--no-figures"]
     code, out, err = cli(capsys, *common, "--ensemble", "2")
     assert code in (0, None), err
     assert "GAE* x2 on" in out and "ensemble of 2: best epochs" in out

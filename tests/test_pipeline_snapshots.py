@@ -18,7 +18,7 @@ from graphae.tracking.memory import MemoryTracker
 from graphae.training.checkpointing import kept_run, load_train_state
 from graphae.training.trainer import _Selection
 from tests.conftest import assert_one_line_error, cli
-from tests.test_pipeline_ensemble import TIMINGS, _CrashInMember
+from tests.test_pipeline_ensemble import TIMINGS, _CrashInMember, cli_train
 
 EPOCHS = 30
 
@@ -135,19 +135,7 @@ def test_snapshot_settings_are_checked():
 
 
 def test_cli_reports_the_snapshots(capsys, planted_files, tmp_path):
-    common = [
-        "train",
-        "--model",
-        "gae",
-        "--edges",
-        planted_files["edges"],
-        "--epochs",
-        "20",
-        "--runs-dir",
-        tmp_path,
-        "--quiet",
-        "--no-figures",
-    ]
+    common = [*cli_train(planted_files, tmp_path), "--quiet", "--no-figures"]
     code, out, err = cli(capsys, *common, "--snapshots", "3")
     assert code in (0, None), err
     assert "GAE* (3 snapshots) on" in out and "3 snapshots of epochs" in out
