@@ -131,6 +131,9 @@ BENCHMARKS_SHORTENED = {
     "benchmarks/distributed.py --parts --nodes 2000 --edges 10000 --epochs 2",
     "python benchmarks/pyg_example_lockstep.py --data-root ../shared/datasets": "python "
     "benchmarks/pyg_example_lockstep.py --data-root ../shared/datasets --seeds 0 --epochs 3",
+    "python benchmarks/snapshot_rules.py --datasets CiteSeer --seeds 10 --every 5 --threads 1 "
+    "--data-root ../shared/datasets": "python benchmarks/snapshot_rules.py --datasets Cora "
+    "--seeds 1 --every 50 --threads 1 --data-root ../shared/datasets",
     "python benchmarks/pyg_example_speed.py --data-root ../shared/datasets --datasets Cora "
     "CiteSeer --threads 1": "python benchmarks/pyg_example_speed.py --data-root "
     "../shared/datasets --datasets Cora --models gae --seeds 1 --epochs 3 --threads 1",
