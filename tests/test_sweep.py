@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from graphae import pipeline
 from graphae.artifacts.run_dir import finished_metrics
 from graphae.cli import main
 from graphae.config import TrainConfig
@@ -174,7 +175,7 @@ def test_sweep_gives_each_model_its_own_defaults(planted_files, tmp_path):
     assert gae["epochs"] == maskgae["epochs"] == 2
 
 
-def test_sweep_varies_any_setting_on_your_own_graph(planted_files, tmp_path, capsys):
+def test_sweep_varies_any_setting_on_your_own_graph(planted_files, tmp_path, capsys, monkeypatch):
     """Model parts and optimiser settings sweep like the classic ones, from the CLI too."""
     args = [
         "sweep",
@@ -204,7 +205,13 @@ def test_sweep_varies_any_setting_on_your_own_graph(planted_files, tmp_path, cap
         "--checkpoint-every",
         "0",
     ]
+    reads = []
+    load_graph = pipeline.load_graph
+    monkeypatch.setattr(
+        pipeline, "load_graph", lambda *a, **k: reads.append(1) or load_graph(*a, **k)
+    )
     assert main([str(a) for a in args]) == 0
+    assert len(reads) == 1  # the files are read once for the four runs
     out = capsys.readouterr().out
     names = sorted(p.name for p in tmp_path.iterdir() if p.is_dir())
     assert names == [

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import itertools
+import json
 import shutil
 import sys
 import time
@@ -113,7 +114,7 @@ def run_sweep(
         list: one summary dict per combination (name, settings, metrics, skipped).
 
     """
-    from graphae.pipeline import resume, train
+    from graphae.pipeline import graph_files, load_data, resume, train
 
     log = log or (lambda line: print(line, file=sys.stderr, flush=True))
     base = base or TrainConfig()
@@ -128,6 +129,7 @@ def run_sweep(
     defaults = TrainConfig().result_settings()
     summary: list[dict[str, Any]] = []
     durations: list[float] = []
+    graphs: dict[str, Any] = {}  # the user's files, read once for every run on them
     for index, config in enumerate(configs, start=1):
         run_dir = Path(config.runs_dir) / config.run_name
         settings = {k: v for k, v in config.result_settings().items() if k != "device"}
@@ -144,11 +146,16 @@ def run_sweep(
             eta = f"{sum(durations) / len(durations) * left:.0f}s" if durations else "unknown"
             log(f"{label} ... ({left} left, ETA {eta}){' resuming' if resumable else ''}")
             tick = time.perf_counter()
+            data = None
+            if config.edges:
+                files = {**dataclasses.asdict(graph_files(config)), "name": config.dataset}
+                key = json.dumps(files, sort_keys=True, default=str)
+                data = graphs[key] if key in graphs else graphs.setdefault(key, load_data(config))
             if resumable:  # stopped after a checkpoint: continue it (same numbers)
                 shown = {"quiet": config.quiet, "figures": config.figures}
-                result = resume(run_dir, trackers=trackers, **shown)
+                result = resume(run_dir, data=data, trackers=trackers, **shown)
             else:
-                result = train(config, trackers=trackers)
+                result = train(config, data=data, trackers=trackers)
             durations.append(time.perf_counter() - tick)
             metrics, run_dir = result.metrics, result.run_dir or run_dir
             test = metrics["test"]
