@@ -76,6 +76,9 @@ SHORTENED = {
     "graphae reproduce maskgae2023 --datasets PubMed --methods 'MaskGAE path split2022 x3' "
     "--runs 5 --threads 1": "graphae reproduce maskgae2023 --datasets PubMed --methods "
     "'MaskGAE path split2022 x3' --runs 1 --epochs 2 --threads 1",
+    "graphae reproduce maskgae2023 --datasets Cora CiteSeer --methods 'MaskGAE edge split2022 "
+    "snap5' 'MaskGAE path split2022 snap5' --threads 1": "graphae reproduce maskgae2023 "
+    "--datasets Cora --methods 'MaskGAE edge split2022 snap5' --runs 1 --epochs 50 --threads 1",
     "graphae train --model maskgae --dataset CiteSeer --ensemble 5": "graphae train --model "
     "maskgae --dataset CiteSeer --ensemble 2 --epochs 2",
     # docs/cli.md
