@@ -63,7 +63,7 @@ SHORTENED = {
     "graphae reproduce kipf2016 --datasets PubMed --methods 'GAE*' 'VGAE*' GAE VGAE": "graphae "
     "reproduce kipf2016 --datasets PubMed --methods 'GAE*' 'VGAE*' GAE VGAE --runs 1 --epochs 2",
     # docs/results.md: MaskGAE's protocol (40 runs of Cora and CiteSeer, PubMed's 10, the
-    # ensembles' 60 on CiteSeer) -> one run of 2 epochs each; README.md: an ensemble of 5
+    # ensembles' 60 on CiteSeer) -> one run of 2 epochs each; README.md: 3 x 5 snapshots
     "graphae reproduce maskgae2023 --datasets Cora CiteSeer --methods 'MaskGAE edge split2022' "
     "'MaskGAE edge' 'MaskGAE path split2022' 'MaskGAE path' --threads 1": "graphae reproduce "
     "maskgae2023 --datasets Cora --methods 'MaskGAE edge' --runs 1 --epochs 2 --threads 1",
@@ -79,8 +79,8 @@ SHORTENED = {
     "graphae reproduce maskgae2023 --datasets Cora CiteSeer --methods 'MaskGAE edge split2022 "
     "snap5' 'MaskGAE path split2022 snap5' --threads 1": "graphae reproduce maskgae2023 "
     "--datasets Cora --methods 'MaskGAE edge split2022 snap5' --runs 1 --epochs 50 --threads 1",
-    "graphae train --model maskgae --dataset CiteSeer --ensemble 5": "graphae train --model "
-    "maskgae --dataset CiteSeer --ensemble 2 --epochs 2",
+    "graphae train --model maskgae --dataset CiteSeer --ensemble 3 --snapshots 5": "graphae train "
+    "--model maskgae --dataset CiteSeer --ensemble 2 --snapshots 2 --epochs 4",
     # docs/cli.md
     "graphae train --model gae --dataset PubMed --objective sampled --epochs 100 --seed 3 "
     "--name pubmed_sampled": "graphae train --model gae --dataset PubMed --objective sampled "
