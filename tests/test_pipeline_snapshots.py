@@ -18,20 +18,7 @@ from graphae.tracking.memory import MemoryTracker
 from graphae.training.checkpointing import kept_run, load_train_state
 from graphae.training.trainer import _Selection
 from tests.conftest import assert_one_line_error, cli
-from tests.test_pipeline_ensemble import TIMINGS, _CrashInMember, cli_train
-
-EPOCHS = 30
-
-
-def _settings(tmp_path, **extra):
-    return {
-        "model": "maskgae",
-        "epochs": EPOCHS,
-        "runs_dir": str(tmp_path / "runs"),
-        "quiet": True,
-        "figures": False,
-        **extra,
-    }
+from tests.test_pipeline_ensemble import EPOCHS, TIMINGS, _CrashInMember, _settings, cli_train
 
 
 def test_selection_keeps_the_best_of_the_spaced_epochs():
