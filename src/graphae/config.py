@@ -348,12 +348,12 @@ def require_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 def require_positive_int(name: str, value: object) -> None:
     """Raise :class:`ConfigError` unless ``value`` is an ``int`` >= 1 (``bool`` is not)."""
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    if not _counts(value):
         raise ConfigError(f"{flag(name)} must be a positive integer, got {value!r}")
 
 
 def _counts(*values: object) -> bool:
-    """Whether every value is a positive int (settings not yet validated)."""
+    """Whether every value is an ``int`` >= 1 (``bool`` is not)."""
     return all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in values)
 
 

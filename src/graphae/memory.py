@@ -325,7 +325,13 @@ def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> M
         objective (str): the objective that will run (``"dense"`` or ``"sampled"``).
 
     """
+    snapshots = getattr(config, "snapshots", None) or 1
+    if snapshots > 1:  # one model trains; its snapshots are more copies of its weights
+        estimate = estimate_run(config.with_overrides(snapshots=1), data, split, objective)
+        estimate.stages["parameters"] += snapshots * estimate.stages["parameters"] // 2
+        return estimate
     from graphae.nn.factory import build_from_config
+    from graphae.training.objectives import SampledObjective
 
     num_nodes = int(data.num_nodes)
     x = getattr(data, "x", None) if config.features else None
@@ -333,36 +339,13 @@ def estimate_run(config: Any, data: Data, split: LinkSplit, objective: str) -> M
     if x is not None and x.layout != torch.strided:
         nnz = int((x if x.layout == torch.sparse_csr else x.coalesce()).values().numel())
     width = int(x.shape[1]) if x is not None else 0
+    train_edges = int(split.train_pos.shape[1])
     counts = split.counts()
     eval_pairs = sum(counts[s] for s in ("val_pos", "val_neg", "test_pos", "test_neg"))
-    snapshots = getattr(config, "snapshots", None) or 1
-    if snapshots > 1:  # one model trains; the snapshots are copies of its weights
-        config = config.with_overrides(snapshots=1)
-    parameters = count_parameters(lambda: build_from_config(config, width or num_nodes))
-    estimate = _estimate(config, data, split, objective, parameters, width, nnz, eval_pairs)
-    estimate.stages["parameters"] += 4 * parameters * (snapshots if snapshots > 1 else 0)
-    return estimate
-
-
-def _estimate(
-    config: Any,
-    data: Data,
-    split: LinkSplit,
-    objective: str,
-    parameters: int,
-    width: int,
-    nnz: int | None,
-    eval_pairs: int,
-) -> MemoryEstimate:
-    """:func:`estimate_run` of one model of ``parameters`` weights."""
-    from graphae.nn.factory import build_from_config
-    from graphae.training.objectives import SampledObjective
-
-    num_nodes = int(data.num_nodes)
-    train_edges = int(split.train_pos.shape[1])
     per_round = 4 * train_edges  # positive and negative entries, two per pair
     max_rounds = getattr(SampledObjective, "MAX_ROUNDS", 1)
     rounds = max(1, min(max_rounds, getattr(SampledObjective, "MAX_BATCH_ENTRIES", 0) // per_round))
+    parameters = count_parameters(lambda: build_from_config(config, width or num_nodes))
     if getattr(config, "batch_size", 0):
         from graphae.nn.blocks import encoder_hops
         from graphae.training.minibatch import resolve_fanouts

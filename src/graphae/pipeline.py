@@ -792,13 +792,13 @@ def _scorer(
     count = config.snapshots
     device = torch.device(config.device)
     one = config.with_overrides(ensemble=1, snapshots=1)
-    every: list[GAE] = list(models) if count == 1 else []
+    trained = list(models) if count == 1 else []  # with snapshots every part is built anew
     with torch.random.fork_rng(devices=[]):  # building draws initial weights: leave torch's stream
         built = [
             build_from_config(one, in_dim).to(device)
-            for _ in range(len(members) * count - len(every))
+            for _ in range(len(members) * count - len(trained))
         ]
-    every = [*built, *every]
+    every = [*built, *trained]
 
     def load(which: str) -> None:
         states = [

@@ -150,7 +150,9 @@ def run_sweep(
             if config.edges:
                 files = {**dataclasses.asdict(graph_files(config)), "name": config.dataset}
                 key = json.dumps(files, sort_keys=True, default=str)
-                data = graphs[key] if key in graphs else graphs.setdefault(key, load_data(config))
+                if key not in graphs:
+                    graphs[key] = load_data(config)
+                data = graphs[key]
             if resumable:  # stopped after a checkpoint: continue it (same numbers)
                 shown = {"quiet": config.quiet, "figures": config.figures}
                 result = resume(run_dir, data=data, trackers=trackers, **shown)
